@@ -1,0 +1,266 @@
+"""The public HTTP API (documented in ``server/openapi.py`` and docs/api.md)."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.auth import PEOPLE, Accounts, Identity, Role, TokenSigner
+from server.errors import ApiError, forbidden, invalid_field, not_found, unauthorized
+from server.http import JSONResponse, bool_field, read_json, text_field
+from server.rules import TicketStatus
+from server.settings import Settings
+from server.store import QueueStore
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_NUMBER = re.compile(r"^[A-Z]{1,2}[0-9]{1,6}$")
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+_TICKET_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: QueueStore
+    accounts: Accounts
+    signer: TokenSigner
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.nextup
+    return ctx
+
+
+def identify(request: Request, ctx: Context) -> Identity:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized()
+    return ctx.signer.verify(token.strip())
+
+
+def branch_store(request: Request, ctx: Context) -> QueueStore:
+    if request.path_params["branch"] != ctx.store.branch.id:
+        raise not_found(f"Branch {request.path_params['branch']}")
+    return ctx.store
+
+
+def counter_of(request: Request, store: QueueStore) -> str:
+    counter: str = request.path_params["counter"]
+    if counter not in store.branch.counters:
+        raise not_found(f"Counter {counter}")
+    return counter
+
+
+def ticket_id_of(request: Request) -> str:
+    ticket: str = request.path_params["ticket"]
+    if not _TICKET_ID.match(ticket):
+        raise not_found("Ticket")
+    return ticket
+
+
+def service_field(data: dict[str, object], store: QueueStore) -> str:
+    service = text_field(data, "service", max_length=32)
+    if service not in store.branch.services:
+        known = ", ".join(store.branch.services)
+        raise invalid_field("service", f"Unknown service {service!r}; this branch has {known}")
+    return service
+
+
+def number_field(data: dict[str, object]) -> str:
+    number = text_field(data, "number", max_length=8).upper()
+    if not _NUMBER.match(number):
+        raise invalid_field("number", "'number' must look like A007")
+    return number
+
+
+async def login(request: Request) -> Response:
+    ctx = context(request)
+    data = await read_json(request, ctx.settings.max_body_bytes)
+    username = text_field(data, "username", max_length=64)
+    password = text_field(data, "password", max_length=1024)
+    if not _USERNAME.match(username):
+        raise unauthorized("Wrong username or password")
+    role, branch, counters = await ctx.accounts.authenticate(username, password)
+    ttl = ctx.settings.session_ttl_s if role in PEOPLE else ctx.settings.device_token_ttl_s
+    identity = Identity(username, role, branch, counters, time.time() + ttl)
+    return JSONResponse(
+        {
+            "token": ctx.signer.issue(identity),
+            "role": role.value,
+            "branch": branch,
+            "counters": sorted(counters),
+            "expires_in": ttl,
+        }
+    )
+
+
+async def create_user(request: Request) -> Response:
+    ctx = context(request)
+    identify(request, ctx).require_role(Role.ADMIN)
+    data = await read_json(request, ctx.settings.max_body_bytes)
+    username = text_field(data, "username", max_length=64)
+    if not _USERNAME.match(username):
+        raise invalid_field("username", "Use 1-64 letters, digits, '.', '-' or '_'")
+    password = text_field(data, "password", max_length=1024)
+    if len(password) < 8:
+        raise invalid_field("password", "The password must have at least 8 characters")
+    try:
+        role = Role(text_field(data, "role", max_length=16))
+    except ValueError as exc:
+        raise invalid_field("role", "'role' must be admin, manager, staff, kiosk or display") from exc
+    branch = text_field(data, "branch", max_length=32, required=False) or ctx.store.branch.id
+    if branch not in (ctx.store.branch.id, "*") or (branch == "*" and role != Role.ADMIN):
+        raise invalid_field("branch", f"'branch' must be {ctx.store.branch.id}")
+    counters = data.get("counters", [])
+    if not isinstance(counters, list) or not all(isinstance(c, str) for c in counters):
+        raise invalid_field("counters", "'counters' must be a list of counter ids")
+    unknown = [c for c in counters if c not in ctx.store.branch.counters]
+    if unknown:
+        raise invalid_field("counters", f"Unknown counters: {', '.join(unknown)}")
+    if not await ctx.accounts.create(username, password, role, branch, counters, only_if_new=True):
+        raise ApiError(409, "exists", f"User {username} already exists")
+    return JSONResponse({"username": username, "role": role.value, "branch": branch, "counters": counters}, 201)
+
+
+async def issue_ticket(request: Request) -> Response:
+    ctx = context(request)
+    identity = identify(request, ctx)
+    store = branch_store(request, ctx)
+    identity.require_branch(store.branch.id)
+    identity.require_role(Role.KIOSK, Role.STAFF, Role.MANAGER, Role.ADMIN)
+    data = await read_json(request, ctx.settings.max_body_bytes)
+    service = service_field(data, store)
+    priority = bool_field(data, "priority", False)
+    if priority and not store.branch.allow_priority:
+        raise invalid_field("priority", "This branch does not issue priority tickets")
+    idempotency_key = request.headers.get("idempotency-key", "")
+    if idempotency_key and not _IDEMPOTENCY_KEY.match(idempotency_key):
+        raise invalid_field("Idempotency-Key", "Idempotency-Key must be 1-100 letters, digits or ._:-")
+    ticket = await store.issue_ticket(service, priority, identity.username, idempotency_key)
+    return JSONResponse(ticket, 201)
+
+
+async def get_ticket(request: Request) -> Response:
+    store = branch_store(request, context(request))
+    return JSONResponse(await store.get_ticket(ticket_id_of(request)))
+
+
+async def cancel_ticket(request: Request) -> Response:
+    store = branch_store(request, context(request))
+    return JSONResponse(await store.cancel(ticket_id_of(request)))
+
+
+async def transfer_ticket(request: Request) -> Response:
+    ctx = context(request)
+    identity = identify(request, ctx)
+    store = branch_store(request, ctx)
+    identity.require_branch(store.branch.id)
+    identity.require_role(Role.STAFF, Role.MANAGER, Role.ADMIN)
+    data = await read_json(request, ctx.settings.max_body_bytes)
+    service = service_field(data, store)
+    return JSONResponse(
+        await store.transfer(identity.username, service, ticket_id=ticket_id_of(request))
+    )
+
+
+def counter_actor(request: Request, ctx: Context, store: QueueStore, action: str) -> tuple[Identity, str]:
+    identity = identify(request, ctx)
+    identity.require_branch(store.branch.id)
+    counter = counter_of(request, store)
+    if identity.role == Role.ADMIN or (identity.role == Role.MANAGER and action == "reactivate"):
+        return identity, counter
+    if identity.role != Role.STAFF:
+        raise forbidden(f"A {identity.role.value} account cannot act on counters")
+    if counter not in identity.counters:
+        raise forbidden(f"You do not work at counter {counter}")
+    return identity, counter
+
+
+COUNTER_ACTIONS = ("call-next", "call", "recall", "finish", "no-show", "transfer", "reactivate",
+                   "open", "pause", "close")  # fmt: skip
+
+
+async def counter_action(request: Request) -> Response:
+    ctx = context(request)
+    store = branch_store(request, ctx)
+    action: str = request.path_params["action"]
+    if action not in COUNTER_ACTIONS:
+        raise not_found(f"Counter action {action!r}")
+    identity, counter = counter_actor(request, ctx, store, action)
+    data = await read_json(request, ctx.settings.max_body_bytes)
+    actor = identity.username
+    if action == "call-next":
+        ticket = await store.call_next(counter, actor)
+        return Response(status_code=204) if ticket is None else JSONResponse(ticket)
+    if action == "call":
+        return JSONResponse(await store.call_number(counter, number_field(data), actor))
+    if action == "recall":
+        return JSONResponse(await store.recall(counter, actor))
+    if action == "finish":
+        return JSONResponse(await store.end_call(counter, TicketStatus.SERVED, actor))
+    if action == "no-show":
+        return JSONResponse(await store.end_call(counter, TicketStatus.NO_SHOW, actor))
+    if action == "transfer":
+        return JSONResponse(await store.transfer(actor, service_field(data, store), counter=counter))
+    if action == "reactivate":
+        return JSONResponse(await store.reactivate(counter, number_field(data), actor))
+    reason = text_field(data, "reason", max_length=200) if action == "pause" else ""
+    return JSONResponse(await store.set_counter_status(counter, action, actor, reason))
+
+
+async def branch_state(request: Request) -> Response:
+    ctx = context(request)
+    identity = identify(request, ctx)
+    store = branch_store(request, ctx)
+    identity.require_branch(store.branch.id)
+    return JSONResponse(await store.state())
+
+
+async def branch_info(request: Request) -> Response:
+    """The branch's configuration as kiosks and displays need it: names, services, counters."""
+    store = branch_store(request, context(request))
+    branch = store.branch
+    return JSONResponse(
+        {
+            "id": branch.id,
+            "name_zh": branch.name_zh,
+            "name_en": branch.name_en,
+            "timezone": branch.timezone,
+            "allow_priority": branch.allow_priority,
+            "services": [
+                {"id": s.id, "prefix": s.prefix, "name_zh": s.name_zh, "name_en": s.name_en,
+                 "target_wait_min": s.target_wait_min}
+                for s in branch.services.values()
+            ],
+            "counters": [
+                {"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "services": list(c.services)}
+                for c in branch.counters.values()
+            ],
+        }
+    )
+
+
+async def health(request: Request) -> Response:
+    ctx = context(request)
+    await ctx.store.redis.ping()
+    return JSONResponse({"status": "ok", "branch": ctx.store.branch.id})
+
+
+ROUTES = [
+    Route("/api/login", login, methods=["POST"]),
+    Route("/api/users", create_user, methods=["POST"]),
+    Route("/api/branches/{branch}", branch_info, methods=["GET"]),
+    Route("/api/branches/{branch}/state", branch_state, methods=["GET"]),
+    Route("/api/branches/{branch}/tickets", issue_ticket, methods=["POST"]),
+    Route("/api/branches/{branch}/tickets/{ticket}", get_ticket, methods=["GET"]),
+    Route("/api/branches/{branch}/tickets/{ticket}/cancel", cancel_ticket, methods=["POST"]),
+    Route("/api/branches/{branch}/tickets/{ticket}/transfer", transfer_ticket, methods=["POST"]),
+    Route("/api/branches/{branch}/counters/{counter}/{action}", counter_action, methods=["POST"]),
+    Route("/healthz", health, methods=["GET"]),
+]

@@ -1,0 +1,64 @@
+"""The Starlette application: clients are made in the lifespan and handed on through app.state."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+from collections.abc import AsyncIterator
+
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import openapi
+from server.api import ROUTES, Context
+from server.auth import Accounts, TokenSigner, bootstrap_admin, load_signing_secret
+from server.clock import Clock, SystemClock
+from server.config import Branch
+from server.http import EXCEPTION_HANDLERS, JSONResponse
+from server.scripts import Scripts
+from server.settings import Settings
+from server.store import QueueStore
+
+log = logging.getLogger("nextup")
+
+
+async def openapi_document(request: Request) -> Response:
+    return JSONResponse(openapi.document())
+
+
+def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock | None = None) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redis = Redis.from_url(redis_url, decode_responses=True, max_connections=256)
+        try:
+            accounts = Accounts(redis)
+            store = QueueStore(redis, Scripts(redis), branch, clock or SystemClock())
+            await store.initialise_counters()
+            signer = TokenSigner(await load_signing_secret(redis))
+            generated = await bootstrap_admin(accounts, settings.data_dir, settings.admin_password)
+            if generated:
+                # Printed once, on the console only (never to the log file), and kept 0600 on disk.
+                print(
+                    f"First admin account: admin / {generated}\n"
+                    f"(also saved in {settings.data_dir / 'admin-password.txt'}, readable by this user only)",
+                    flush=True,
+                )
+            app.state.nextup = Context(settings=settings, store=store, accounts=accounts, signer=signer)
+            # Long-lived start-up objects never need collecting; freezing them keeps full
+            # collections short while requests are served.
+            gc.collect()
+            gc.freeze()
+            log.info("branch %s ready", branch.id)
+            yield
+        finally:
+            await redis.aclose()
+
+    return Starlette(
+        routes=[*ROUTES, Route("/api/openapi.json", openapi_document, methods=["GET"])],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )

@@ -1,0 +1,182 @@
+"""Accounts, passwords and login tokens.
+
+Passwords are stored as argon2 hashes. A login token is signed (HMAC-SHA256) with a secret shared
+by every server process through Redis, so checking it costs no Redis round trip on the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from redis.asyncio import Redis
+
+from server import keys
+from server.errors import forbidden, unauthorized
+
+TOKEN_PREFIX = "nxt1"
+#: Verified tokens kept in memory so a request does not recompute the HMAC; bounded.
+_CACHE_LIMIT = 50_000
+
+
+class Role(str, Enum):
+    #: Configures everything, including accounts.
+    ADMIN = "admin"
+    #: Sees everything, reactivates no-shows, posts notices; no accounts.
+    MANAGER = "manager"
+    #: Works at the counters listed on the account.
+    STAFF = "staff"
+    #: A ticket kiosk (取号机): issues tickets.
+    KIOSK = "kiosk"
+    #: A lobby display (显示屏): reads the state.
+    DISPLAY = "display"
+
+
+PEOPLE = frozenset({Role.ADMIN, Role.MANAGER, Role.STAFF})
+
+
+@dataclass(frozen=True)
+class Identity:
+    username: str
+    role: Role
+    #: The branch the account belongs to; "*" for admins of every branch.
+    branch: str
+    counters: frozenset[str]
+    expires: float
+
+    def require_branch(self, branch: str) -> None:
+        if self.branch not in ("*", branch):
+            raise forbidden(f"This account does not belong to branch {branch}")
+
+    def require_role(self, *roles: Role) -> None:
+        if self.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise forbidden(f"A {self.role.value} account cannot do this; it needs one of: {allowed}")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class TokenSigner:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+        self._verified: dict[str, Identity] = {}
+
+    def issue(self, identity: Identity) -> str:
+        payload = {
+            "sub": identity.username,
+            "role": identity.role.value,
+            "branch": identity.branch,
+            "counters": sorted(identity.counters),
+            "exp": int(identity.expires),
+            "nonce": secrets.token_urlsafe(6),
+        }
+        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+        return f"{TOKEN_PREFIX}.{body}.{self._sign(body)}"
+
+    def _sign(self, body: str) -> str:
+        return _b64(hmac.new(self._secret, body.encode(), hashlib.sha256).digest())
+
+    def verify(self, token: str) -> Identity:
+        identity = self._verified.get(token)
+        if identity is None:
+            identity = self._decode(token)
+            if len(self._verified) >= _CACHE_LIMIT:
+                self._verified.clear()
+            self._verified[token] = identity
+        if identity.expires < time.time():
+            raise unauthorized("The token has expired; log in again")
+        return identity
+
+    def _decode(self, token: str) -> Identity:
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+            raise unauthorized("The token is not a NextUp token; log in again")
+        if not hmac.compare_digest(self._sign(parts[1]), parts[2]):
+            raise unauthorized("The token is invalid; log in again")
+        try:
+            payload = json.loads(_unb64(parts[1]))
+            return Identity(
+                username=str(payload["sub"]),
+                role=Role(payload["role"]),
+                branch=str(payload["branch"]),
+                counters=frozenset(str(c) for c in payload["counters"]),
+                expires=float(payload["exp"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise unauthorized("The token is invalid; log in again") from exc
+
+
+async def load_signing_secret(redis: Redis) -> bytes:
+    """The secret every process signs with: created once, by whichever process starts first."""
+    await redis.set(keys.signing_secret(), secrets.token_hex(32), nx=True)
+    secret = await redis.get(keys.signing_secret())
+    return bytes.fromhex(str(secret))
+
+
+class Accounts:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.hasher = PasswordHasher()
+
+    async def create(
+        self, username: str, password: str, role: Role, branch: str, counters: list[str], *, only_if_new: bool
+    ) -> bool:
+        """Store an account; with ``only_if_new`` an existing account is left alone (returns False)."""
+        hashed = await asyncio.to_thread(self.hasher.hash, password)
+        key = keys.user(username)
+        if only_if_new:
+            if not await self.redis.hsetnx(key, "password_hash", hashed):
+                return False
+        else:
+            await self.redis.hset(key, "password_hash", hashed)
+        await self.redis.hset(
+            key, mapping={"role": role.value, "branch": branch, "counters": ",".join(counters), "disabled": "0"}
+        )
+        await self.redis.sadd(keys.users(), username)
+        return True
+
+    async def authenticate(self, username: str, password: str) -> tuple[Role, str, frozenset[str]]:
+        record = await self.redis.hgetall(keys.user(username))
+        if not record or record.get("disabled") == "1" or "role" not in record:
+            # Hash anyway so that a missing account takes as long as a wrong password.
+            await asyncio.to_thread(self.hasher.hash, password)
+            raise unauthorized("Wrong username or password")
+        try:
+            await asyncio.to_thread(self.hasher.verify, record["password_hash"], password)
+        except (VerificationError, InvalidHashError) as exc:
+            raise unauthorized("Wrong username or password") from exc
+        counters = frozenset(c for c in record.get("counters", "").split(",") if c)
+        return Role(record["role"]), record.get("branch", ""), counters
+
+
+async def bootstrap_admin(accounts: Accounts, data_dir: Path, password: str | None) -> str | None:
+    """Create the first admin. Returns the generated password when one was made (shown once)."""
+    generated = password is None
+    chosen = password or secrets.token_urlsafe(12)
+    if not await accounts.create("admin", chosen, Role.ADMIN, "*", [], only_if_new=True):
+        return None
+    if not generated:
+        return None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "admin-password.txt"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(chosen + "\n")
+    return chosen

@@ -1,0 +1,91 @@
+"""The ``nextup`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from server.config import Branch, demo_branch, load_config
+from server.errors import ConfigError, EmbeddedRedisError
+
+
+def _branch(path: str | None) -> Branch:
+    return load_config(Path(path)) if path else demo_branch()
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+    from server.embedded_redis import EmbeddedRedis
+    from server.settings import load_settings
+
+    settings = load_settings(Path(args.data_dir) if args.data_dir else None)
+    branch = _branch(args.config)
+    embedded: EmbeddedRedis | None = None
+    redis_url = settings.redis_url
+    if redis_url is None:
+        embedded = EmbeddedRedis(settings.data_dir)
+        redis_url = embedded.start()
+        print(f"Embedded Redis with its data in {settings.data_dir}", flush=True)
+    try:
+        app = create_app(settings, branch, redis_url)
+        print(f"NextUp serving branch {branch.id} on http://{args.host}:{args.port}", flush=True)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            access_log=False,
+            ws_per_message_deflate=False,
+        )
+    finally:
+        if embedded:
+            embedded.stop()
+    return 0
+
+
+def check_config(args: argparse.Namespace) -> int:
+    try:
+        branch = load_config(Path(args.file))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print(f"{args.file}: OK: branch {branch.id}, {len(branch.services)} services, {len(branch.counters)} counters")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="nextup", description="NextUp queue management")
+    commands = root.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("serve", help="run the server (with an embedded Redis unless NEXTUP_REDIS_URL is set)")
+    p.add_argument("--config", help="branch TOML file (default: the built-in demo branch 'main')")
+    p.add_argument("--host", default=os.environ.get("NEXTUP_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("NEXTUP_PORT", "8000")))
+    p.add_argument("--data-dir", help="where the embedded Redis keeps its data (default: per-user data folder)")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(run=serve)
+    c = commands.add_parser("check-config", help="validate a branch TOML file and list every problem")
+    c.add_argument("file")
+    c.set_defaults(run=check_config)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        code: int = args.run(args)
+    except (ConfigError, EmbeddedRedisError) as exc:
+        print(f"nextup: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""NextUp's exceptions. The tree is written out in ``server/__init__.py``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NextUpError(Exception):
+    """Root of every error NextUp raises on purpose."""
+
+
+class ConfigError(NextUpError):
+    """The branch configuration is invalid; ``problems`` lists each error with its line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class EmbeddedRedisError(NextUpError):
+    """The embedded redis-server could not be started or reached."""
+
+
+class ApiError(NextUpError):
+    """A request refused with an HTTP status, a stable ``code`` and a human ``message``."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, **self.extra}}
+
+
+def malformed(message: str) -> ApiError:
+    return ApiError(400, "malformed", message)
+
+
+def invalid_field(field: str, message: str) -> ApiError:
+    return ApiError(422, "invalid_field", message, field=field)
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"{what} not found")
+
+
+def unauthorized(message: str = "Log in first: send Authorization: Bearer <token>") -> ApiError:
+    return ApiError(401, "unauthorized", message)
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, "forbidden", message)

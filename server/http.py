@@ -1,0 +1,112 @@
+"""JSON in and out: body limits, parsing, field checks and error responses."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.errors import ApiError, invalid_field, malformed
+
+log = logging.getLogger("nextup.http")
+
+_STATUS_CODES = {
+    400: "malformed",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid_field",
+    429: "rate_limited",
+}
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def error_response(error: ApiError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+async def read_json(request: Request, limit: int) -> dict[str, Any]:
+    """The request body as a JSON object; 413 past ``limit`` bytes, 400 when it is not one."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise malformed("Content-Length is not a number")
+        if int(declared) > limit:
+            raise ApiError(413, "too_large", f"The body is larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, "too_large", f"The body is larger than {limit} bytes")
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise malformed("The body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise malformed("The body must be a JSON object")
+    return data
+
+
+def text_field(data: dict[str, Any], name: str, *, max_length: int = 200, required: bool = True) -> str:
+    value = data.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise invalid_field(name, f"'{name}' must be a non-empty string")
+    if len(value) > max_length:
+        raise invalid_field(name, f"'{name}' must be at most {max_length} characters")
+    return value.strip()
+
+
+def bool_field(data: dict[str, Any], name: str, default: bool) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise invalid_field(name, f"'{name}' must be true or false")
+    return value
+
+
+async def api_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _STATUS_CODES.get(exc.status_code, "error")
+    message = {404: "No such endpoint", 405: "Method not allowed here"}.get(exc.status_code, str(exc.detail))
+    return error_response(ApiError(exc.status_code, code, message))
+
+
+async def redis_error_handler(request: Request, exc: Exception) -> Response:
+    log.error("redis unavailable: %s", type(exc).__name__)
+    return error_response(ApiError(503, "unavailable", "The queue store is unavailable; try again shortly"))
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(ApiError(500, "internal", "Something went wrong on the server; it has been logged"))
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: api_error_handler,
+    HTTPException: http_exception_handler,
+    RedisError: redis_error_handler,
+    Exception: unexpected_error_handler,
+}

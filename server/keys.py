@@ -1,0 +1,87 @@
+"""Every Redis key NextUp uses, in one place.
+
+All keys of one branch share the hash tag ``{branch}`` so that every script touching one branch runs
+on one Redis Cluster slot. Scripts receive ``branch_prefix(branch)`` and build ticket keys from it
+with the same layout as ``ticket`` below (see ``lua/common.lua``); ``tests/test_keys.py`` checks
+that both agree.
+"""
+
+from __future__ import annotations
+
+#: Root of every key, so a shared Redis can tell NextUp's keys apart.
+ROOT = "nextup"
+
+#: Approximate length the event stream of a branch is trimmed to (XADD MAXLEN ~). At a busy
+#: branch's ~4,000 events a day this keeps weeks of events for consumers that were away.
+EVENT_STREAM_MAXLEN = 200_000
+
+#: How many recent calls the state keeps for the lobby display's "last calls" list.
+RECENT_CALLS = 10
+
+#: How long an idempotency key of a ticket request is remembered, in seconds.
+IDEMPOTENCY_TTL_S = 24 * 3600
+
+
+def branch_prefix(branch: str) -> str:
+    """Prefix of every key of one branch: ``nextup:{main}:``."""
+    return f"{ROOT}:{{{branch}}}:"
+
+
+def ticket(branch: str, ticket_id: str) -> str:
+    """Hash: one ticket's fields (number, service, status, times, counter ...)."""
+    return f"{branch_prefix(branch)}ticket:{ticket_id}"
+
+
+def queue(branch: str, service: str, priority: bool) -> str:
+    """Sorted set: waiting ticket ids of one service and class, scored by their place in line."""
+    return f"{branch_prefix(branch)}queue:{service}:{'priority' if priority else 'regular'}"
+
+
+def counter(branch: str, counter_id: str) -> str:
+    """Hash: a counter's status, pause reason, current ticket id and priority streak."""
+    return f"{branch_prefix(branch)}counter:{counter_id}"
+
+
+def numbering(branch: str, day: str) -> str:
+    """Hash: service -> last number issued on that business day (YYYY-MM-DD, branch time zone)."""
+    return f"{branch_prefix(branch)}numbering:{day}"
+
+
+def numbers(branch: str, day: str) -> str:
+    """Hash: ticket number (A007) -> ticket id, for one business day."""
+    return f"{branch_prefix(branch)}numbers:{day}"
+
+
+def order(branch: str) -> str:
+    """String counter: the branch-wide place-in-line sequence; a ticket's score in its queue."""
+    return f"{branch_prefix(branch)}order"
+
+
+def events(branch: str) -> str:
+    """Stream: every change of the branch, in order; the entry id is the event's ``seq``."""
+    return f"{branch_prefix(branch)}events"
+
+
+def recent_calls(branch: str) -> str:
+    """List: the last RECENT_CALLS calls as JSON, newest first."""
+    return f"{branch_prefix(branch)}recent_calls"
+
+
+def idempotency(branch: str, key: str) -> str:
+    """String: ticket id issued for a client's Idempotency-Key, kept IDEMPOTENCY_TTL_S."""
+    return f"{branch_prefix(branch)}idempotency:{key}"
+
+
+def user(username: str) -> str:
+    """Hash: an account (password hash, role, branch, counters, disabled)."""
+    return f"{ROOT}:user:{username}"
+
+
+def users() -> str:
+    """Set: every username."""
+    return f"{ROOT}:users"
+
+
+def signing_secret() -> str:
+    """String: the HMAC secret all server processes sign login tokens with."""
+    return f"{ROOT}:signing_secret"

@@ -1,0 +1,114 @@
+-- Shared by every NextUp script; prepended to each when loaded (server/scripts.py).
+-- KEYS[1] is the branch prefix "nextup:{branch}:"; every key below shares its hash tag, so one
+-- script touches one Cluster slot. The layout mirrors server/keys.py.
+local P = KEYS[1]
+local function k_ticket(id) return P .. 'ticket:' .. id end
+local function k_queue(service, priority)
+  return P .. 'queue:' .. service .. ':' .. ((priority == '1') and 'priority' or 'regular')
+end
+local function k_counter(id) return P .. 'counter:' .. id end
+local function k_numbering(day) return P .. 'numbering:' .. day end
+local function k_numbers(day) return P .. 'numbers:' .. day end
+local function k_order() return P .. 'order' end
+local function k_events() return P .. 'events' end
+local function k_recent() return P .. 'recent_calls' end
+local function k_idempotency(key) return P .. 'idempotency:' .. key end
+
+-- Every script's first ARGVs: now in ms, now as ISO 8601 with the branch's offset, the actor
+-- (username or device), the branch id, the event stream's approximate maximum length.
+local NOW_MS = tonumber(ARGV[1])
+local NOW_ISO = ARGV[2]
+local ACTOR = ARGV[3]
+local BRANCH = ARGV[4]
+local MAXLEN = ARGV[5]
+local A = 6 -- index of the first script-specific ARGV
+
+local function hash(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+local function null_if_empty(v)
+  if v == nil or v == '' then return cjson.null end
+  return v
+end
+
+local function public_ticket(t)
+  return {
+    id = t.id, branch = t.branch, number = t.number, service = t.service, status = t.status,
+    priority = (t.priority == '1'), issued_at = t.issued_at, called_at = null_if_empty(t.called_at),
+    last_called_at = null_if_empty(t.last_called_at), finished_at = null_if_empty(t.finished_at),
+    counter = null_if_empty(t.counter), calls = tonumber(t.calls or '0'),
+    transfers = tonumber(t.transfers or '0'), business_day = t.day,
+  }
+end
+
+local function emit(event_type, payload)
+  payload.type = event_type
+  payload.branch = BRANCH
+  payload.at = NOW_ISO
+  payload.ts = NOW_MS
+  payload.actor = ACTOR
+  return redis.call('XADD', k_events(), 'MAXLEN', '~', MAXLEN, '*', 'type', event_type,
+    'data', cjson.encode(payload))
+end
+
+local function reply(t) return cjson.encode(t) end
+
+local function refuse(code, fields)
+  fields = fields or {}
+  fields.error = code
+  return cjson.encode(fields)
+end
+
+-- Where a waiting ticket stands: tickets of its class before it, tickets of the other class
+-- waiting, and which of the given counters (ARGV from index `first`) are open.
+local function position(t, first)
+  local same, other = 0, 0
+  if t.status == 'waiting' then
+    same = redis.call('ZRANK', k_queue(t.service, t.priority), t.id) or 0
+    other = redis.call('ZCARD', k_queue(t.service, (t.priority == '1') and '0' or '1'))
+  end
+  local open = {}
+  for i = first, #ARGV do
+    if redis.call('HGET', k_counter(ARGV[i]), 'status') == 'open' then table.insert(open, ARGV[i]) end
+  end
+  return {same_class_ahead = same, other_class_waiting = other, open = open}
+end
+
+-- The counter must be open and free to call a ticket.
+local function counter_ready(counter_id)
+  local c = hash(k_counter(counter_id)) or {status = 'closed'}
+  if c.status ~= 'open' then
+    return nil, refuse('counter_not_open', {state = c.status or 'closed'})
+  end
+  if c.current and c.current ~= '' then
+    local busy = hash(k_ticket(c.current))
+    return nil, refuse('counter_busy', {state = 'serving', number = busy and busy.number or c.current})
+  end
+  return c
+end
+
+-- Call a waiting ticket (already removed from its queue) to a counter.
+local function call_ticket(t, counter_id, c, recent_n, event_type)
+  local first = (t.called_at == nil or t.called_at == '')
+  local calls = tonumber(t.calls or '0') + 1
+  redis.call('HSET', k_ticket(t.id), 'status', 'called', 'counter', counter_id, 'staff', ACTOR,
+    'last_called_at', NOW_ISO, 'last_called_ms', NOW_MS, 'calls', calls)
+  if first then
+    redis.call('HSET', k_ticket(t.id), 'called_at', NOW_ISO, 'called_ms', NOW_MS)
+  end
+  local streak = tonumber(c.priority_streak or '0')
+  if t.priority == '1' then streak = streak + 1 else streak = 0 end
+  redis.call('HSET', k_counter(counter_id), 'current', t.id, 'priority_streak', streak)
+  local called = hash(k_ticket(t.id))
+  local call = {number = called.number, counter = counter_id, service = called.service,
+    at = NOW_ISO, ticket = called.id}
+  redis.call('LPUSH', k_recent(), cjson.encode(call))
+  redis.call('LTRIM', k_recent(), 0, recent_n - 1)
+  local seq = emit(event_type, {ticket = public_ticket(called), counter = counter_id, staff = ACTOR})
+  return reply({ticket = public_ticket(called), seq = seq})
+end

@@ -1,0 +1,5 @@
+-- Read one ticket with its position. ARGV[A..]: ticket id, then every counter of the branch
+-- (the caller keeps those serving the ticket's service).
+local t = hash(k_ticket(ARGV[A]))
+if not t then return refuse('not_found') end
+return reply({ticket = public_ticket(t), position = position(t, A + 1)})

@@ -1,0 +1,230 @@
+"""The queue of one branch, kept in Redis: every change is one script call, one round trip.
+
+``QueueStore`` turns each request into one atomic script run and the script's refusal into an
+``ApiError``. What needs no Redis (opening hours, field checks) is decided before the call.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from server import keys, rules
+from server.clock import Clock
+from server.config import Branch
+from server.errors import ApiError, invalid_field, not_found
+from server.scripts import Scripts
+
+Json = dict[str, Any]
+
+_MESSAGES: dict[str, str] = {
+    "counter_not_open": "Counter {counter} is {state}; open it first",
+    "counter_busy": "Counter {counter} is serving {number}; finish it, mark it a no-show or transfer it first",
+    "no_current_ticket": "Counter {counter} has no current ticket",
+    "invalid_state": "Ticket {number} is {state}",
+    "not_served_here": "Counter {counter} does not serve service {service}",
+    "reactivation_window_passed": "Ticket {number} missed its turn too long ago to be reactivated",
+}
+
+
+def new_ticket_id() -> str:
+    """128 random bits: unique forever in practice and unguessable (it is the key of the phone page)."""
+    return secrets.token_urlsafe(16)
+
+
+class QueueStore:
+    def __init__(self, redis: Redis, scripts: Scripts, branch: Branch, clock: Clock) -> None:
+        self.redis = redis
+        self.scripts = scripts
+        self.branch = branch
+        self.clock = clock
+        self.prefix = keys.branch_prefix(branch.id)
+
+    async def _run(self, script: str, actor: str, *args: str | int | float) -> tuple[Json, datetime]:
+        now = self.clock.now()
+        local = now.astimezone(self.branch.zone)
+        head = (
+            int(now.timestamp() * 1000),
+            local.isoformat(timespec="milliseconds"),
+            actor,
+            self.branch.id,
+            keys.EVENT_STREAM_MAXLEN,
+        )
+        raw = await self.scripts[script](keys=[self.prefix], args=[*head, *args])
+        result: Json = json.loads(raw)
+        return result, now
+
+    def _refusal(self, result: Json, **context: str) -> ApiError:
+        code = result.pop("error")
+        if code == "not_found":
+            return not_found(context.get("what", "ticket"))
+        if code == "same_service":
+            return invalid_field("service", f"The ticket is already in service {result['service']}")
+        if code == "daily_cap_reached":
+            service = self.branch.services[context["service"]]
+            return ApiError(
+                409,
+                code,
+                f"All {result['cap']} tickets for {service.name_en} have been issued today.",
+                message_zh=f"{service.name_zh}今日号票已取完（限{result['cap']}张）。",
+            )
+        template = _MESSAGES.get(code, code)
+        return ApiError(409, code, template.format(**context, **result), **result)
+
+    def with_position(self, ticket: Json, position: Json | None) -> Json:
+        """The ticket plus ``ahead`` and ``estimated_wait_s`` (both null unless it is waiting)."""
+        if ticket["status"] != rules.TicketStatus.WAITING or position is None:
+            return {**ticket, "ahead": None, "estimated_wait_s": None}
+        ahead = rules.tickets_ahead(
+            ticket["priority"],
+            position["same_class_ahead"],
+            position["other_class_waiting"],
+            self.branch.priority_cap,
+        )
+        open_counters = len(set(position["open"] or ()) & set(self.branch.counters_serving(ticket["service"])))
+        service = self.branch.services.get(ticket["service"])
+        handling = service.average_handling_s if service else 300
+        return {**ticket, "ahead": ahead, "estimated_wait_s": rules.estimated_wait_s(ahead, handling, open_counters)}
+
+    async def issue_ticket(self, service_id: str, priority: bool, actor: str, idempotency_key: str = "") -> Json:
+        service = self.branch.services[service_id]
+        refusal = rules.issue_refusal(self.branch, service_id, self.clock.now())
+        if refusal:
+            raise ApiError(409, refusal.code, refusal.message, message_zh=refusal.message_zh)
+        for _ in range(3):
+            now = self.clock.now()
+            result, _ = await self._run(
+                "issue_ticket",
+                actor,
+                new_ticket_id(),
+                service_id,
+                service.prefix,
+                self.branch.number_width,
+                "1" if priority else "0",
+                rules.business_day(self.branch, now).isoformat(),
+                service.daily_cap,
+                idempotency_key,
+                keys.IDEMPOTENCY_TTL_S,
+                *self.branch.counters,
+            )
+            if result.get("error") != "id_collision":
+                break
+        if "error" in result:
+            raise self._refusal(result, service=service_id)
+        return self.with_position(result["ticket"], result["position"])
+
+    async def get_ticket(self, ticket_id: str) -> Json:
+        result, _ = await self._run("ticket_view", "", ticket_id, *self.branch.counters)
+        if "error" in result:
+            raise self._refusal(result)
+        return self.with_position(result["ticket"], result["position"])
+
+    async def call_next(self, counter: str, actor: str) -> Json | None:
+        result, _ = await self._run(
+            "call_next",
+            actor,
+            counter,
+            self.branch.priority_cap,
+            keys.RECENT_CALLS,
+            *self.branch.counters[counter].services,
+        )
+        if "error" in result:
+            raise self._refusal(result, counter=counter)
+        if result.get("empty"):
+            return None
+        return self.with_position(result["ticket"], None)
+
+    async def call_number(self, counter: str, number: str, actor: str) -> Json:
+        day = rules.business_day(self.branch, self.clock.now()).isoformat()
+        result, _ = await self._run(
+            "call_number",
+            actor,
+            counter,
+            number,
+            day,
+            keys.RECENT_CALLS,
+            *self.branch.counters[counter].services,
+        )
+        if "error" in result:
+            raise self._refusal(result, counter=counter, what=f"Ticket {number} of today")
+        return self.with_position(result["ticket"], None)
+
+    async def recall(self, counter: str, actor: str) -> Json:
+        result, _ = await self._run("recall", actor, counter, keys.RECENT_CALLS)
+        if "error" in result:
+            raise self._refusal(result, counter=counter)
+        return self.with_position(result["ticket"], None)
+
+    async def end_call(self, counter: str, outcome: rules.TicketStatus, actor: str) -> Json:
+        result, _ = await self._run("end_call", actor, counter, outcome.value)
+        if "error" in result:
+            raise self._refusal(result, counter=counter)
+        return self.with_position(result["ticket"], None)
+
+    async def transfer(self, actor: str, to_service: str, *, counter: str = "", ticket_id: str = "") -> Json:
+        mode, subject = ("counter", counter) if counter else ("ticket", ticket_id)
+        result, _ = await self._run(
+            "transfer", actor, mode, subject, to_service, *self.branch.counters
+        )
+        if "error" in result:
+            raise self._refusal(result, counter=counter)
+        return self.with_position(result["ticket"], result["position"])
+
+    async def cancel(self, ticket_id: str) -> Json:
+        result, _ = await self._run("cancel", "holder", ticket_id)
+        if "error" in result:
+            raise self._refusal(result)
+        return self.with_position(result["ticket"], None)
+
+    async def reactivate(self, counter: str, number: str, actor: str) -> Json:
+        now = self.clock.now()
+        day = rules.business_day(self.branch, now).isoformat()
+        result, _ = await self._run(
+            "reactivate",
+            actor,
+            counter,
+            number,
+            day,
+            self.branch.no_show_window_min * 60_000,
+            self.branch.no_show_places_back,
+            *self.branch.counters,
+        )
+        if "error" in result:
+            raise self._refusal(result, counter=counter, what=f"Ticket {number} of today")
+        return self.with_position(result["ticket"], result["position"])
+
+    async def set_counter_status(self, counter: str, action: str, actor: str, reason: str = "") -> Json:
+        result, _ = await self._run("counter_status", actor, counter, action, reason)
+        if "error" in result:
+            raise self._refusal(result, counter=counter)
+        result.pop("seq", None)
+        return result
+
+    async def state(self) -> Json:
+        services = list(self.branch.services)
+        result, _ = await self._run(
+            "branch_state", "", len(services), *services, *self.branch.counters
+        )
+        for entry in result["services"]:
+            service = self.branch.services[entry["id"]]
+            entry.update(name_zh=service.name_zh, name_en=service.name_en, prefix=service.prefix)
+        for entry in result["counters"]:
+            counter = self.branch.counters[entry["id"]]
+            entry.update(name_zh=counter.name_zh, name_en=counter.name_en, services=list(counter.services))
+            if entry["current"]:
+                entry["current"] = self.with_position(entry["current"], None)
+        if not result["recent_calls"]:
+            result["recent_calls"] = []  # cjson writes an empty Lua table as {}
+        result["branch"] = self.branch.id
+        return result
+
+    async def initialise_counters(self) -> None:
+        """Give counters seen for the first time their configured initial status."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for counter in self.branch.counters.values():
+                pipe.hsetnx(keys.counter(self.branch.id, counter.id), "status", counter.initial_status)
+            await pipe.execute()

@@ -1,0 +1,116 @@
+"""Running NextUp for tests: as a real process, or in this process on a real port with a test clock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import uvicorn
+
+from server.app import create_app
+from server.clock import Clock
+from server.config import Branch
+from server.settings import Settings
+
+ADMIN_PASSWORD = "test-admin-password"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_healthy(url: str, deadline_s: float = 20.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + deadline_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError as exc:
+            last = exc
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} not healthy within {deadline_s} s: {last}")
+
+
+class ServerProcess:
+    """``nextup serve`` as a child process on a free loopback port."""
+
+    def __init__(
+        self, data_dir: Path, redis_url: str | None, config: Path | None = None, port: int | None = None
+    ) -> None:
+        self.data_dir = data_dir
+        self.redis_url = redis_url
+        self.config = config
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = data_dir / f"server-{self.port}.log"
+
+    def start(self) -> ServerProcess:
+        env = {k: v for k, v in os.environ.items() if k != "NEXTUP_REDIS_URL"}
+        env["NEXTUP_ADMIN_PASSWORD"] = ADMIN_PASSWORD
+        if self.redis_url:
+            env["NEXTUP_REDIS_URL"] = self.redis_url
+        args = [sys.executable, "-m", "server", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)]
+        args += ["--log-level", "warning"]
+        if self.config:
+            args += ["--config", str(self.config)]
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        wait_until_healthy(self.url, process=self.process)
+        return self
+
+    def kill(self) -> None:
+        """kill -9: no clean shutdown of anything."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class InProcessServer:
+    """The real app on a real port, in a thread of the test process, so a test can hold its clock."""
+
+    def __init__(self, settings: Settings, branch: Branch, redis_url: str, clock: Clock) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        app = create_app(settings, branch, redis_url, clock)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> InProcessServer:
+        self.thread.start()
+        wait_until_healthy(self.url)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
