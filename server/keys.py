@@ -67,6 +67,11 @@ def recent_calls(branch: str) -> str:
     return f"{branch_prefix(branch)}recent_calls"
 
 
+def open_counters(branch: str) -> str:
+    """Hash: service -> how many open counters serve it (for the wait estimate)."""
+    return f"{branch_prefix(branch)}open_counters"
+
+
 def idempotency(branch: str, key: str) -> str:
     """String: ticket id issued for a client's Idempotency-Key, kept IDEMPOTENCY_TTL_S."""
     return f"{branch_prefix(branch)}idempotency:{key}"

@@ -19,6 +19,7 @@ SCRIPT_NAMES = (
     "counter_status",
     "ticket_view",
     "branch_state",
+    "sync_counters",
 )
 
 

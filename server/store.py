@@ -85,7 +85,7 @@ class QueueStore:
             position["other_class_waiting"],
             self.branch.priority_cap,
         )
-        open_counters = len(set(position["open"] or ()) & set(self.branch.counters_serving(ticket["service"])))
+        open_counters = position["open_counters"]
         service = self.branch.services.get(ticket["service"])
         handling = service.average_handling_s if service else 300
         return {**ticket, "ahead": ahead, "estimated_wait_s": rules.estimated_wait_s(ahead, handling, open_counters)}
@@ -109,7 +109,6 @@ class QueueStore:
                 service.daily_cap,
                 idempotency_key,
                 keys.IDEMPOTENCY_TTL_S,
-                *self.branch.counters,
             )
             if result.get("error") != "id_collision":
                 break
@@ -118,7 +117,7 @@ class QueueStore:
         return self.with_position(result["ticket"], result["position"])
 
     async def get_ticket(self, ticket_id: str) -> Json:
-        result, _ = await self._run("ticket_view", "", ticket_id, *self.branch.counters)
+        result, _ = await self._run("ticket_view", "", ticket_id)
         if "error" in result:
             raise self._refusal(result)
         return self.with_position(result["ticket"], result["position"])
@@ -168,7 +167,7 @@ class QueueStore:
     async def transfer(self, actor: str, to_service: str, *, counter: str = "", ticket_id: str = "") -> Json:
         mode, subject = ("counter", counter) if counter else ("ticket", ticket_id)
         result, _ = await self._run(
-            "transfer", actor, mode, subject, to_service, *self.branch.counters
+            "transfer", actor, mode, subject, to_service
         )
         if "error" in result:
             raise self._refusal(result, counter=counter)
@@ -191,14 +190,14 @@ class QueueStore:
             day,
             self.branch.no_show_window_min * 60_000,
             self.branch.no_show_places_back,
-            *self.branch.counters,
         )
         if "error" in result:
             raise self._refusal(result, counter=counter, what=f"Ticket {number} of today")
         return self.with_position(result["ticket"], result["position"])
 
     async def set_counter_status(self, counter: str, action: str, actor: str, reason: str = "") -> Json:
-        result, _ = await self._run("counter_status", actor, counter, action, reason)
+        services = self.branch.counters[counter].services
+        result, _ = await self._run("counter_status", actor, counter, action, reason, *services)
         if "error" in result:
             raise self._refusal(result, counter=counter)
         result.pop("seq", None)
@@ -223,8 +222,8 @@ class QueueStore:
         return result
 
     async def initialise_counters(self) -> None:
-        """Give counters seen for the first time their configured initial status."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for counter in self.branch.counters.values():
-                pipe.hsetnx(keys.counter(self.branch.id, counter.id), "status", counter.initial_status)
-            await pipe.execute()
+        """Give counters seen for the first time their initial status; recount open counters."""
+        triples: list[str] = []
+        for counter in self.branch.counters.values():
+            triples += [counter.id, counter.initial_status, ",".join(counter.services)]
+        await self._run("sync_counters", "", *triples)

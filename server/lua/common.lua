@@ -13,6 +13,7 @@ local function k_order() return P .. 'order' end
 local function k_events() return P .. 'events' end
 local function k_recent() return P .. 'recent_calls' end
 local function k_idempotency(key) return P .. 'idempotency:' .. key end
+local function k_open_counters() return P .. 'open_counters' end
 
 -- Every script's first ARGVs: now in ms, now as ISO 8601 with the branch's offset, the actor
 -- (username or device), the branch id, the event stream's approximate maximum length.
@@ -65,18 +66,15 @@ local function refuse(code, fields)
 end
 
 -- Where a waiting ticket stands: tickets of its class before it, tickets of the other class
--- waiting, and which of the given counters (ARGV from index `first`) are open.
-local function position(t, first)
+-- waiting, and how many open counters serve its service.
+local function position(t)
   local same, other = 0, 0
   if t.status == 'waiting' then
     same = redis.call('ZRANK', k_queue(t.service, t.priority), t.id) or 0
     other = redis.call('ZCARD', k_queue(t.service, (t.priority == '1') and '0' or '1'))
   end
-  local open = {}
-  for i = first, #ARGV do
-    if redis.call('HGET', k_counter(ARGV[i]), 'status') == 'open' then table.insert(open, ARGV[i]) end
-  end
-  return {same_class_ahead = same, other_class_waiting = other, open = open}
+  local open = tonumber(redis.call('HGET', k_open_counters(), t.service) or '0')
+  return {same_class_ahead = same, other_class_waiting = other, open_counters = open}
 end
 
 -- The counter must be open and free to call a ticket.

@@ -1,5 +1,6 @@
 -- Open, pause (with a reason) or close a counter. A counter serving a ticket must end it first.
--- ARGV[A..]: counter id, action 'open' | 'pause' | 'close', pause reason.
+-- ARGV[A..]: counter id, action 'open' | 'pause' | 'close', pause reason, then the services the
+-- counter serves (their open-counter counts follow the counter's status).
 local counter_id, action, reason = ARGV[A], ARGV[A + 1], ARGV[A + 2]
 local c = hash(k_counter(counter_id)) or {status = 'closed'}
 local status = c.status or 'closed'
@@ -13,6 +14,11 @@ if action ~= 'open' and c.current and c.current ~= '' then
   return refuse('counter_busy', {state = 'serving', number = busy and busy.number or c.current})
 end
 local new_status = ({open = 'open', pause = 'paused', close = 'closed'})[action]
+local delta = 0
+if new_status == 'open' then delta = 1 elseif status == 'open' then delta = -1 end
+for i = A + 3, #ARGV do
+  if delta ~= 0 then redis.call('HINCRBY', k_open_counters(), ARGV[i], delta) end
+end
 redis.call('HSET', k_counter(counter_id), 'status', new_status, 'reason',
   (action == 'pause') and reason or '', 'staff', (action == 'close') and '' or ACTOR,
   'since', NOW_ISO)

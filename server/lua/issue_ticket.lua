@@ -1,17 +1,15 @@
 -- Issue a ticket: number it for the business day, queue it, record the event.
 -- ARGV[A..]: ticket id, service, prefix, number width, priority '1'/'0', business day,
--- daily cap (0 = none), idempotency key ('' = none), idempotency ttl s, then every counter id
--- (for the position).
+-- daily cap (0 = none), idempotency key ('' = none), idempotency ttl s.
 local id, service, prefix = ARGV[A], ARGV[A + 1], ARGV[A + 2]
 local width, priority, day = tonumber(ARGV[A + 3]), ARGV[A + 4], ARGV[A + 5]
 local cap, idem, idem_ttl = tonumber(ARGV[A + 6]), ARGV[A + 7], ARGV[A + 8]
-local counters_from = A + 9
 
 if idem ~= '' then
   local previous = redis.call('GET', k_idempotency(idem))
   if previous then
     local t = hash(k_ticket(previous))
-    return reply({ticket = public_ticket(t), position = position(t, counters_from), replayed = true})
+    return reply({ticket = public_ticket(t), position = position(t), replayed = true})
   end
 end
 if cap > 0 and tonumber(redis.call('HGET', k_numbering(day), service) or '0') >= cap then
@@ -33,4 +31,4 @@ if idem ~= '' then
 end
 local t = hash(k_ticket(id))
 local seq = emit('ticket_issued', {ticket = public_ticket(t)})
-return reply({ticket = public_ticket(t), position = position(t, counters_from), seq = seq})
+return reply({ticket = public_ticket(t), position = position(t), seq = seq})

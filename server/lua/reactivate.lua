@@ -1,6 +1,5 @@
 -- Put a recent no-show back in its queue `places_back` places behind the head (过号顺延).
--- ARGV[A..]: counter id (who reactivates), number, business day, window ms, places back, then
--- every counter id (for the position).
+-- ARGV[A..]: counter id (who reactivates), number, business day, window ms, places back.
 local counter_id, number, day = ARGV[A], ARGV[A + 1], ARGV[A + 2]
 local window_ms, places_back = tonumber(ARGV[A + 3]), tonumber(ARGV[A + 4])
 local id = redis.call('HGET', k_numbers(day), number)
@@ -27,4 +26,4 @@ redis.call('ZADD', queue, score, id)
 redis.call('HSET', k_ticket(id), 'status', 'waiting', 'counter', '', 'order', score)
 t = hash(k_ticket(id))
 local seq = emit('ticket_reactivated', {ticket = public_ticket(t), counter = counter_id, staff = ACTOR})
-return reply({ticket = public_ticket(t), position = position(t, A + 5), seq = seq})
+return reply({ticket = public_ticket(t), position = position(t), seq = seq})

@@ -1,5 +1,4 @@
--- Read one ticket with its position. ARGV[A..]: ticket id, then every counter of the branch
--- (the caller keeps those serving the ticket's service).
+-- Read one ticket with its position. ARGV[A..]: ticket id.
 local t = hash(k_ticket(ARGV[A]))
 if not t then return refuse('not_found') end
-return reply({ticket = public_ticket(t), position = position(t, A + 1)})
+return reply({ticket = public_ticket(t), position = position(t)})

@@ -1,7 +1,6 @@
 -- Transfer a waiting or called ticket to another service. It keeps its number and waits there
 -- in its original place in line: ahead of every ticket issued after it.
--- ARGV[A..]: 'counter' or 'ticket', the counter id or ticket id, the target service, then every
--- counter id (for the position).
+-- ARGV[A..]: 'counter' or 'ticket', the counter id or ticket id, the target service.
 local mode, subject, to_service = ARGV[A], ARGV[A + 1], ARGV[A + 2]
 local counter_id = ''
 local id
@@ -36,4 +35,4 @@ redis.call('ZADD', k_queue(to_service, t.priority), t.order, id)
 t = hash(k_ticket(id))
 local seq = emit('ticket_transferred', {ticket = public_ticket(t), from_service = from_service,
   to_service = to_service, counter = null_if_empty(counter_id), staff = ACTOR})
-return reply({ticket = public_ticket(t), position = position(t, A + 3), seq = seq})
+return reply({ticket = public_ticket(t), position = position(t), seq = seq})
