@@ -60,6 +60,8 @@ class QueueStore:
 
     def _refusal(self, result: Json, **context: str) -> ApiError:
         code = result.pop("error")
+        if code == "invalid_state" and "number" not in result:
+            return ApiError(409, code, f"Counter {context['counter']} is {result['state']}", **result)
         if code == "not_found":
             return not_found(context.get("what", "ticket"))
         if code == "same_service":
