@@ -39,9 +39,13 @@ def context(request: Request) -> Context:
 def identify(request: Request, ctx: Context) -> Identity:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise unauthorized()
-    return ctx.signer.verify(token.strip())
+    if not token.isascii():
+        # Tokens we issue are ASCII, and the signature check refuses to compare anything else.
+        raise unauthorized("The token is invalid; log in again")
+    return ctx.signer.verify(token)
 
 
 def branch_store(request: Request, ctx: Context) -> QueueStore:
@@ -102,7 +106,9 @@ async def login(request: Request) -> Response:
 
 async def create_user(request: Request) -> Response:
     ctx = context(request)
-    identify(request, ctx).require_role(Role.ADMIN)
+    identity = identify(request, ctx)
+    identity.require_branch(ctx.store.branch.id)
+    identity.require_role(Role.ADMIN)
     data = await read_json(request, ctx.settings.max_body_bytes)
     username = text_field(data, "username", max_length=64)
     if not _USERNAME.match(username):
@@ -152,8 +158,12 @@ async def get_ticket(request: Request) -> Response:
 
 
 async def cancel_ticket(request: Request) -> Response:
-    store = branch_store(request, context(request))
-    return JSONResponse(await store.cancel(ticket_id_of(request)))
+    ctx = context(request)
+    store = branch_store(request, ctx)
+    ticket_id = ticket_id_of(request)
+    # Cancelling takes no fields, but its body is held to the same limits as every other POST.
+    await read_json(request, ctx.settings.max_body_bytes)
+    return JSONResponse(await store.cancel(ticket_id))
 
 
 async def transfer_ticket(request: Request) -> Response:

@@ -13,13 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import openapi
+from server import display_ws, openapi
 from server.api import ROUTES, Context
 from server.auth import Accounts, TokenSigner, bootstrap_admin, load_signing_secret
 from server.clock import Clock, SystemClock
 from server.config import Branch
+from server.fanout import Fanout
 from server.http import EXCEPTION_HANDLERS, JSONResponse
-from server.scripts import Scripts
 from server.settings import Settings
 from server.store import QueueStore
 
@@ -34,9 +34,10 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         redis = Redis.from_url(redis_url, decode_responses=True, max_connections=256)
+        fanout: Fanout | None = None
         try:
             accounts = Accounts(redis)
-            store = QueueStore(redis, Scripts(redis), branch, clock or SystemClock())
+            store = QueueStore(redis, branch, clock or SystemClock())
             await store.initialise_counters()
             signer = TokenSigner(await load_signing_secret(redis))
             generated = await bootstrap_admin(accounts, settings.data_dir, settings.admin_password)
@@ -48,6 +49,7 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
                     flush=True,
                 )
             app.state.nextup = Context(settings=settings, store=store, accounts=accounts, signer=signer)
+            app.state.fanout = fanout = await Fanout.start(redis_url, [branch.id])
             # Long-lived start-up objects never need collecting; freezing them keeps full
             # collections short while requests are served.
             gc.collect()
@@ -55,10 +57,12 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             log.info("branch %s ready", branch.id)
             yield
         finally:
+            if fanout is not None:
+                await fanout.stop()
             await redis.aclose()
 
     return Starlette(
-        routes=[*ROUTES, Route("/api/openapi.json", openapi_document, methods=["GET"])],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        routes=[*ROUTES, Route("/api/openapi.json", openapi_document, methods=["GET"]), *display_ws.ROUTES],
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -162,8 +162,15 @@ class Accounts:
             await asyncio.to_thread(self.hasher.verify, record["password_hash"], password)
         except (VerificationError, InvalidHashError) as exc:
             raise unauthorized("Wrong username or password") from exc
-        counters = frozenset(c for c in record.get("counters", "").split(",") if c)
-        return Role(record["role"]), record.get("branch", ""), counters
+        counters = frozenset(str(c) for c in str(record.get("counters", "")).split(",") if c)
+        return Role(record["role"]), str(record.get("branch", "")), counters
+
+
+def _write_secret_file(path: Path, secret: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
 
 
 async def bootstrap_admin(accounts: Accounts, data_dir: Path, password: str | None) -> str | None:
@@ -174,9 +181,5 @@ async def bootstrap_admin(accounts: Accounts, data_dir: Path, password: str | No
         return None
     if not generated:
         return None
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / "admin-password.txt"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(chosen + "\n")
+    await asyncio.to_thread(_write_secret_file, data_dir / "admin-password.txt", chosen)
     return chosen

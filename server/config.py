@@ -122,14 +122,16 @@ class _LineFinder:
         counts: dict[str, int] = {}
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
+            # A header ends at its first "]": anything after it is a comment.
+            header = line.split("]", 1)[0].strip("[ ")
             if line.startswith("[["):
-                name = line.strip("[] ")
+                name = header
                 index = counts.get(name, 0)
                 counts[name] = index + 1
                 table = (name, str(index))
                 self.lines.setdefault(table, number)
             elif line.startswith("["):
-                table = tuple(line.strip("[] ").split("."))
+                table = tuple(part.strip() for part in header.split("."))
                 self.lines.setdefault(table, number)
             elif "=" in line and not line.startswith("#"):
                 key = line.split("=", 1)[0].strip().strip('"')
@@ -241,6 +243,7 @@ def parse_config(text: str, source: str = "<config>") -> Branch:
     hours, closed_dates = _parse_hours(v, data.get("hours", {d: "00:00-24:00" for d in WEEKDAYS}))
 
     services: dict[str, Service] = {}
+    service_paths: dict[str, tuple[str, ...]] = {}
     raw_services = data.get("services")
     if not isinstance(raw_services, list) or not raw_services:
         v.problem(("services",), "define at least one [[services]]")
@@ -260,6 +263,7 @@ def parse_config(text: str, source: str = "<config>") -> Branch:
             v.problem((*sp, "id"), f"service {sid!r} is defined twice")
         if any(s.prefix == prefix for s in services.values()):
             v.problem((*sp, "prefix"), f"prefix {prefix!r} is already used by another service")
+        service_paths.setdefault(sid, sp)
         services[sid] = Service(
             id=sid,
             prefix=prefix,
@@ -306,7 +310,8 @@ def parse_config(text: str, source: str = "<config>") -> Branch:
         )
     for sid in services:
         if not any(sid in c.services for c in counters.values()):
-            v.problem(("services",), f"no counter serves service {sid!r}")
+            # Named by the service's own entry so the report has its line.
+            v.problem((*service_paths[sid], "id"), f"no counter serves service {sid!r}")
 
     result = Branch(
         id=branch_id,

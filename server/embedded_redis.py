@@ -7,6 +7,7 @@ It listens on a Unix socket only, and dies with the process that started it.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -32,10 +33,8 @@ def redis_server_binary() -> str:
 def _die_with_parent() -> None:
     # Linux only: the kernel sends SIGTERM to redis-server when its parent dies, even by kill -9,
     # and SIGTERM makes redis-server flush and exit cleanly.
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 class EmbeddedRedis:
@@ -52,7 +51,10 @@ class EmbeddedRedis:
         return f"unix://{self.socket}"
 
     def start(self, timeout_s: float = 15.0) -> str:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EmbeddedRedisError(f"cannot use {self.data_dir} as the data directory: {exc}") from exc
         self._stop_leftover()
         args = [
             redis_server_binary(),

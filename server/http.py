@@ -57,10 +57,17 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # RecursionError: arrays or objects nested deeper than the parser can follow.
         raise malformed("The body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise malformed("The body must be a JSON object")
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError) as exc:
+        # A lone surrogate escape ("\ud800") parses, but no UTF-8 reply, password hash or Redis
+        # value can hold it: refuse it here rather than fail deep inside a handler.
+        raise malformed("The body contains a lone UTF-16 surrogate escape; send valid Unicode text") from exc
     return data
 
 

@@ -1,2 +1,560 @@
-def document() -> dict[str, object]:
-    return {}
+"""The OpenAPI 3.1 description of the HTTP API, served at ``/api/openapi.json``.
+
+Each schema states what ``server/api.py`` and ``server/http.py`` check, no more and no less, so that
+a fuzzer reading it (schemathesis) gets 2xx for what the schema allows and 4xx for the rest.
+``tests/test_openapi.py`` holds it to the app's routes and to real responses;
+``tests/test_bad_input.py`` holds it to every refusal. docs/api.md is the human version.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import metadata
+from typing import Any
+
+from server.auth import Role
+from server.config import Branch
+from server.rules import CounterStatus, TicketStatus
+
+Schema = dict[str, Any]
+
+#: Every character Python's ``str.strip()`` removes. Text fields are stripped before they are
+#: checked, so a pattern must let these surround a value; ``\s`` would not do, as regex engines
+#: disagree with Python (and each other) on which characters it covers.
+SPACE = r"[\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+NOT_SPACE = "[^" + SPACE[1:]
+#: The shape of a ticket id (the server answers 404 for any other path segment).
+TICKET_ID = r"^[A-Za-z0-9_-]{1,64}$"
+#: Limits of the request fields, as ``server/api.py`` applies them.
+MAX_SERVICE = 32
+MAX_NUMBER = 8
+MAX_REASON = 200
+MAX_USERNAME = 64
+MAX_PASSWORD = 1024
+MAX_ROLE = 16
+MAX_BRANCH = 32
+MIN_PASSWORD = 8
+MAX_BODY_BYTES = 16 * 1024
+
+_JSON = "application/json"
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def text(max_length: int, trimmed: str | None = None, description: str = "") -> Schema:
+    """A string the server strips and then checks: non-blank, or matching ``trimmed`` once stripped."""
+    pattern = f"^{SPACE}*(?:{trimmed}){SPACE}*$" if trimmed else NOT_SPACE
+    schema: Schema = {"type": "string", "maxLength": max_length, "pattern": pattern}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def choice(values: list[str]) -> str:
+    return "|".join(re.escape(v) for v in values)
+
+
+def obj(properties: dict[str, Schema], required: list[str] | None = None, **extra: Any) -> Schema:
+    return {
+        "type": "object",
+        "required": list(properties) if required is None else required,
+        "properties": properties,
+        **extra,
+    }
+
+
+def schemas(branch: Branch | None) -> dict[str, Schema]:
+    iso_time = {"type": "string", "format": "date-time"}
+    service = text(
+        MAX_SERVICE,
+        choice(list(branch.services)) if branch else None,
+        "A service id of the branch (GET /api/branches/{branch} lists them).",
+    )
+    number = text(
+        MAX_NUMBER,
+        "[A-Za-z]{1,2}[0-9]{1,6}",
+        "A ticket number of today, such as A007 (letters are taken in either case).",
+    )
+    counter_ids: Schema = {"type": "string"}
+    if branch:
+        counter_ids["enum"] = list(branch.counters)
+    return {
+        "Ticket": obj(
+            {
+                "id": {"type": "string", "pattern": TICKET_ID,
+                       "description": "Unguessable; the key of the ticket's phone page."},
+                "branch": {"type": "string"},
+                "number": {"type": "string", "pattern": "^[A-Z]{1,2}[0-9]+$",
+                           "description": "The service prefix and the day's sequence number: A007."},
+                "service": {"type": "string"},
+                "status": {"type": "string", "enum": [s.value for s in TicketStatus]},
+                "priority": {"type": "boolean"},
+                "issued_at": iso_time,
+                "called_at": nullable(iso_time),
+                "last_called_at": nullable(iso_time),
+                "finished_at": nullable({**iso_time, "description": "When served or cancelled."}),
+                "counter": nullable({"type": "string", "description": "The counter it was called to."}),
+                "calls": {"type": "integer", "minimum": 0},
+                "transfers": {"type": "integer", "minimum": 0},
+                "business_day": {"type": "string", "format": "date"},
+                "ahead": nullable(
+                    {"type": "integer", "minimum": 0,
+                     "description": "Tickets call-next takes before this one; null unless waiting."}
+                ),
+                "estimated_wait_s": nullable(
+                    {"type": "integer", "minimum": 0,
+                     "description": "Simple estimate in seconds; null unless waiting."}
+                ),
+            }
+        ),
+        "CounterStatusResult": obj(
+            {
+                "counter": {"type": "string"},
+                "status": {"type": "string", "enum": [s.value for s in CounterStatus]},
+                "reason": nullable({"type": "string", "description": "The pause reason; null otherwise."}),
+            }
+        ),
+        "State": obj(
+            {
+                "branch": {"type": "string"},
+                "seq": nullable({"type": "string", "pattern": "^[0-9]+-[0-9]+$",
+                                 "description": "Id of the branch's latest event; null before the first."}),
+                "services": {"type": "array", "items": ref("ServiceState")},
+                "counters": {"type": "array", "items": ref("CounterState")},
+                "recent_calls": {"type": "array", "items": ref("RecentCall")},
+            }
+        ),
+        "ServiceState": obj(
+            {
+                "id": {"type": "string"},
+                "prefix": {"type": "string"},
+                "name_zh": {"type": "string"},
+                "name_en": {"type": "string"},
+                "waiting": {"type": "integer", "minimum": 0},
+                "priority_waiting": {"type": "integer", "minimum": 0},
+            }
+        ),
+        "CounterState": obj(
+            {
+                "id": {"type": "string"},
+                "name_zh": {"type": "string"},
+                "name_en": {"type": "string"},
+                "services": {"type": "array", "items": {"type": "string"}},
+                "status": {"type": "string", "enum": [s.value for s in CounterStatus]},
+                "reason": nullable({"type": "string"}),
+                "staff": nullable({"type": "string"}),
+                "current": {"anyOf": [ref("Ticket"), {"type": "null"}]},
+            }
+        ),
+        "RecentCall": obj(
+            {
+                "number": {"type": "string"},
+                "counter": {"type": "string"},
+                "service": {"type": "string"},
+                "at": iso_time,
+                "ticket": {"type": "string", "pattern": TICKET_ID},
+            }
+        ),
+        "BranchInfo": obj(
+            {
+                "id": {"type": "string"},
+                "name_zh": {"type": "string"},
+                "name_en": {"type": "string"},
+                "timezone": {"type": "string"},
+                "allow_priority": {"type": "boolean"},
+                "services": {
+                    "type": "array",
+                    "items": obj(
+                        {
+                            "id": {"type": "string"},
+                            "prefix": {"type": "string"},
+                            "name_zh": {"type": "string"},
+                            "name_en": {"type": "string"},
+                            "target_wait_min": {"type": "integer", "minimum": 1},
+                        }
+                    ),
+                },
+                "counters": {
+                    "type": "array",
+                    "items": obj(
+                        {
+                            "id": {"type": "string"},
+                            "name_zh": {"type": "string"},
+                            "name_en": {"type": "string"},
+                            "services": {"type": "array", "items": {"type": "string"}},
+                        }
+                    ),
+                },
+            }
+        ),
+        "Login": obj(
+            {
+                "token": {"type": "string", "description": "Send it as Authorization: Bearer <token>."},
+                "role": {"type": "string", "enum": [r.value for r in Role]},
+                "branch": {"type": "string", "description": "The account's branch; * for every branch."},
+                "counters": {"type": "array", "items": {"type": "string"}},
+                "expires_in": {"type": "integer", "minimum": 1, "description": "Seconds."},
+            }
+        ),
+        "User": obj(
+            {
+                "username": {"type": "string"},
+                "role": {"type": "string", "enum": [r.value for r in Role]},
+                "branch": {"type": "string"},
+                "counters": {"type": "array", "items": {"type": "string"}},
+            }
+        ),
+        "Health": obj({"status": {"const": "ok"}, "branch": {"type": "string"}}),
+        "Error": obj(
+            {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string", "description": "Stable; programs test this."},
+                        "message": {"type": "string", "description": "For people; may change."},
+                        "field": {"type": "string", "description": "422: the request field at fault."},
+                        "state": {"type": "string", "description": "409: the state that refused it."},
+                        "number": {"type": "string"},
+                        "service": {"type": "string"},
+                        "cap": {"type": "integer"},
+                        "message_zh": {"type": "string"},
+                    },
+                    "additionalProperties": True,
+                }
+            }
+        ),
+        "LoginRequest": obj({"username": text(MAX_USERNAME), "password": text(MAX_PASSWORD)}),
+        "NewUser": obj(
+            {
+                "username": text(MAX_USERNAME, "[A-Za-z0-9_.-]+"),
+                "password": {
+                    "type": "string",
+                    "maxLength": MAX_PASSWORD,
+                    # At least 8 characters once stripped: two non-space characters 7 apart.
+                    "pattern": f"{NOT_SPACE}[\\s\\S]{{{MIN_PASSWORD - 2},}}{NOT_SPACE}",
+                },
+                "role": text(MAX_ROLE, choice([r.value for r in Role])),
+                "branch": nullable(
+                    text(
+                        MAX_BRANCH,
+                        choice([branch.id, "*"]) if branch else None,
+                        "The account's branch (default: this one); * (every branch) only for admins.",
+                    )
+                ),
+                "counters": {"type": "array", "items": counter_ids, "default": [],
+                             "description": "Counters a staff account works at."},
+            },
+            required=["username", "password", "role"],
+        ),
+        "NewTicket": obj(
+            {"service": service, "priority": {"type": "boolean", "default": False}},
+            required=["service"],
+        ),
+        "ServiceChoice": obj({"service": service}),
+        "NumberChoice": obj({"number": number}),
+        "PauseReason": obj({"reason": text(MAX_REASON, description="Shown on the lobby display.")}),
+        "NoFields": {"type": "object", "description": "Nothing to send; an empty body does too."},
+    }
+
+
+def error_schema(code: Schema, *, required: list[str] | None = None) -> Schema:
+    """Error narrowed to one status: its codes, and the fields it always names."""
+    body: Schema = {"properties": {"code": code}}
+    if required:
+        body["required"] = required
+    return {"allOf": [ref("Error"), {"properties": {"error": body}}]}
+
+
+#: 409 codes that name the state which refused the request; the rest name what applies to them.
+_STATEFUL_CONFLICTS = ["invalid_state", "counter_not_open", "counter_busy", "no_current_ticket",
+                       "not_served_here", "reactivation_window_passed"]  # fmt: skip
+
+
+def error_responses() -> dict[str, Schema]:
+    def response(description: str, schema: Schema, **extra: Any) -> Schema:
+        return {"description": description, "content": {_JSON: {"schema": schema}}, **extra}
+
+    return {
+        "Malformed": response(
+            "The body is not JSON, not a JSON object, or has a lone surrogate escape.",
+            error_schema({"const": "malformed"}),
+        ),
+        "Unauthorized": response(
+            "No token, or a token that is forged, expired or not NextUp's; or a wrong login.",
+            error_schema({"const": "unauthorized"}),
+            headers={"WWW-Authenticate": {"required": True, "schema": {"const": "Bearer"}}},
+        ),
+        "Forbidden": response(
+            "The account's role, branch or counters do not allow this.", error_schema({"const": "forbidden"})
+        ),
+        "NotFound": response(
+            "No such branch, counter, counter action, ticket or ticket number.",
+            error_schema({"const": "not_found"}),
+        ),
+        "TooLarge": response(
+            f"The body is larger than {MAX_BODY_BYTES} bytes.", error_schema({"const": "too_large"})
+        ),
+        "InvalidField": response(
+            "A field is missing, of the wrong type, too long or not one of the allowed values.",
+            error_schema({"const": "invalid_field"}, required=["field"]),
+        ),
+        "Unavailable": response(
+            "The queue store (Redis) cannot be reached; try again shortly.",
+            error_schema({"const": "unavailable"}),
+        ),
+    }
+
+
+def conflict(codes: list[str], description: str) -> Schema:
+    schema = error_schema({"enum": codes})
+    stateful = [c for c in codes if c in _STATEFUL_CONFLICTS]
+    if stateful:
+        schema["allOf"].append(
+            {
+                "properties": {
+                    "error": {
+                        "if": {"properties": {"code": {"enum": stateful}}},
+                        "then": {"required": ["state"], "properties": {"state": {"type": "string"}}},
+                    }
+                }
+            }
+        )
+    return {"description": description, "content": {_JSON: {"schema": schema}}}
+
+
+_ERRORS = {400: "Malformed", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 413: "TooLarge",
+           422: "InvalidField", 503: "Unavailable"}  # fmt: skip
+
+
+def operation(
+    operation_id: str,
+    summary: str,
+    ok: dict[str, Schema],
+    errors: list[int],
+    *,
+    roles: list[Role] | None = None,
+    body: str | None = None,
+    body_required: bool = True,
+    conflicts: Schema | None = None,
+    description: str = "",
+    tag: str,
+    parameters: list[Schema] | None = None,
+) -> Schema:
+    """One operation; ``roles`` None means no token is needed."""
+    responses: dict[str, Schema] = dict(ok)
+    for status in sorted(errors):
+        responses[str(status)] = {"$ref": f"#/components/responses/{_ERRORS[status]}"}
+    if conflicts:
+        responses["409"] = conflicts
+    result: Schema = {"operationId": operation_id, "summary": summary, "tags": [tag], "responses": responses}
+    if description:
+        result["description"] = description
+    if roles is None:
+        result["security"] = []
+    else:
+        result["security"] = [{"bearerAuth": []}]
+        result["x-roles"] = [r.value for r in roles]
+    if body:
+        result["requestBody"] = {"required": body_required, "content": {_JSON: {"schema": ref(body)}}}
+    if parameters:
+        result["parameters"] = parameters
+    return result
+
+
+def returns(status: int, schema: str, description: str) -> dict[str, Schema]:
+    return {str(status): {"description": description, "content": {_JSON: {"schema": ref(schema)}}}}
+
+
+def path_parameter(name: str, schema: Schema, description: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "schema": schema, "description": description}
+
+
+#: Counter actions: (summary, request body or None, 409 codes, extra description).
+COUNTER_ACTION_DOCS: dict[str, tuple[str, str | None, list[str], str]] = {
+    "call-next": ("Call the next ticket to the counter", None, ["counter_not_open", "counter_busy"],
+                  "The longest-waiting ticket of the counter's services, priority tickets first but at "
+                  "most the branch's priority cap of them in a row while regular tickets wait. "
+                  "204 when nothing waits."),
+    "call": ("Call one waiting ticket by its number", "NumberChoice",
+             ["counter_not_open", "counter_busy", "invalid_state", "not_served_here"], ""),
+    "recall": ("Announce the counter's current ticket again", None, ["no_current_ticket"], ""),
+    "finish": ("Mark the counter's current ticket served", None, ["no_current_ticket"], ""),
+    "no-show": ("Mark the counter's current ticket a no-show (过号)", None, ["no_current_ticket"], ""),
+    "transfer": ("Send the counter's current ticket to another service's queue", "ServiceChoice",
+                 ["no_current_ticket", "invalid_state"],
+                 "422 (field service) when the ticket is already in that service."),
+    "reactivate": ("Put a recent no-show back in its queue (过号顺延)", "NumberChoice",
+                   ["invalid_state", "reactivation_window_passed"],
+                   "Managers may reactivate at any counter."),
+    "open": ("Open the counter", None, ["invalid_state"], ""),
+    "pause": ("Pause the counter, with a reason for the display", "PauseReason",
+              ["invalid_state", "counter_busy"], ""),
+    "close": ("Close the counter", None, ["invalid_state", "counter_busy"], ""),
+}
+
+
+def paths(branch: Branch | None) -> dict[str, Schema]:
+    branch_id: Schema = {"type": "string"}
+    counter_id: Schema = {"type": "string"}
+    if branch:
+        branch_id["enum"] = [branch.id]
+        counter_id["enum"] = list(branch.counters)
+    p_branch = path_parameter("branch", branch_id, "The branch id.")
+    p_counter = path_parameter("counter", counter_id, "A counter id of the branch.")
+    p_ticket = path_parameter("ticket", {"type": "string", "pattern": TICKET_ID}, "A ticket id.")
+    idempotency_key = {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]{1,100}$"},
+        "description": "Repeat a request with the same key within 24 h to get the same ticket back, "
+        "not a second one (a kiosk retrying after a lost reply).",
+    }
+    body_errors = [400, 413]
+    staff_up = [Role.ADMIN, Role.MANAGER, Role.STAFF]
+    result: dict[str, Schema] = {
+        "/api/login": {
+            "post": operation(
+                "login", "Log in; returns a bearer token", returns(200, "Login", "Logged in."),
+                [*body_errors, 401, 422, 503], body="LoginRequest", tag="accounts",
+                description="Tokens of people (admin, manager, staff) last 12 h, of devices (kiosk, "
+                "display) 366 days. A wrong username or password is 401.",
+            )
+        },
+        "/api/users": {
+            "post": operation(
+                "createUser", "Create an account", returns(201, "User", "Created."),
+                [*body_errors, 401, 403, 422, 503], roles=[Role.ADMIN], body="NewUser", tag="accounts",
+                conflicts=conflict(["exists"], "An account with this username exists."),
+            )
+        },
+        "/api/branches/{branch}": {
+            "parameters": [p_branch],
+            "get": operation(
+                "getBranch", "The branch's services and counters (for kiosks and displays)",
+                returns(200, "BranchInfo", "The branch."), [404], tag="branch",
+            ),
+        },
+        "/api/branches/{branch}/state": {
+            "parameters": [p_branch],
+            "get": operation(
+                "getBranchState", "Everything a display or dashboard shows now",
+                returns(200, "State", "The branch now."), [401, 403, 404, 503], roles=list(Role),
+                tag="branch",
+            ),
+        },
+        "/api/branches/{branch}/tickets": {
+            "parameters": [p_branch],
+            "post": operation(
+                "issueTicket", "Issue a ticket (取号)", returns(201, "Ticket", "Issued (or replayed)."),
+                [*body_errors, 401, 403, 404, 422, 503],
+                roles=[Role.ADMIN, Role.MANAGER, Role.STAFF, Role.KIOSK], body="NewTicket", tag="tickets",
+                parameters=[idempotency_key],
+                conflicts=conflict(
+                    ["closed", "stopped_issuing", "daily_cap_reached"],
+                    "The branch is closed, stops issuing before closing, or the service's daily cap is "
+                    "reached; message_zh has the Chinese text for the kiosk.",
+                ),
+            ),
+        },
+        "/api/branches/{branch}/tickets/{ticket}": {
+            "parameters": [p_branch, p_ticket],
+            "get": operation(
+                "getTicket", "A ticket, with its place in line", returns(200, "Ticket", "The ticket."),
+                [404, 503], tag="tickets",
+                description="No token: the unguessable id is the key (the phone page of a ticket).",
+            ),
+        },
+        "/api/branches/{branch}/tickets/{ticket}/cancel": {
+            "parameters": [p_branch, p_ticket],
+            "post": operation(
+                "cancelTicket", "Cancel a waiting ticket (its holder gives up)",
+                returns(200, "Ticket", "Cancelled."), [*body_errors, 404, 503], body="NoFields",
+                body_required=False, tag="tickets",
+                conflicts=conflict(["invalid_state"], "The ticket is not waiting."),
+                description="No token: the unguessable id is the key.",
+            ),
+        },
+        "/api/branches/{branch}/tickets/{ticket}/transfer": {
+            "parameters": [p_branch, p_ticket],
+            "post": operation(
+                "transferTicket", "Move a waiting or called ticket to another service's queue",
+                returns(200, "Ticket", "Transferred; it waits in its new queue."),
+                [*body_errors, 401, 403, 404, 422, 503], roles=staff_up, body="ServiceChoice", tag="tickets",
+                conflicts=conflict(["invalid_state"], "The ticket is served, a no-show or cancelled."),
+            ),
+        },
+        "/healthz": {
+            "get": operation(
+                "health", "Liveness and Redis reachability", returns(200, "Health", "Up."), [503], tag="ops"
+            )
+        },
+        "/api/openapi.json": {
+            "get": operation(
+                "openapi", "This document",
+                {"200": {"description": "The OpenAPI document.",
+                         "content": {_JSON: {"schema": {"type": "object"}}}}},
+                [], tag="ops",
+            )
+        },
+    }
+    for action, (summary, body, codes, extra) in COUNTER_ACTION_DOCS.items():
+        roles = [Role.ADMIN, Role.MANAGER, Role.STAFF] if action == "reactivate" else [Role.ADMIN, Role.STAFF]
+        if action == "call-next":
+            ok = {**returns(200, "Ticket", "The ticket now called."),
+                  "204": {"description": "Nothing waits for this counter's services."}}
+        elif action in ("open", "pause", "close"):
+            ok = returns(200, "CounterStatusResult", "The counter's new status.")
+        else:
+            ok = returns(200, "Ticket", "The ticket after the action.")
+        errors = [*body_errors, 401, 403, 404, 503]
+        if body:
+            errors.append(422)
+        result[f"/api/branches/{{branch}}/counters/{{counter}}/{action}"] = {
+            "parameters": [p_branch, p_counter],
+            "post": operation(
+                f"counter{''.join(w.title() for w in action.split('-'))}", summary, ok, errors, roles=roles,
+                body=body or "NoFields", body_required=body is not None, tag="counters",
+                conflicts=conflict(codes, "Not possible in the counter's or ticket's current state."),
+                description=" ".join(
+                    filter(None, [extra, "Staff only at the counters of their account; admins anywhere."])
+                ),
+            ),
+        }
+    return result
+
+
+def document(branch: Branch | None = None) -> dict[str, Any]:
+    """The document; given the branch, path and field values are narrowed to its ids."""
+    try:
+        version = metadata.version("nextup")
+    except metadata.PackageNotFoundError:
+        version = "0"
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "NextUp",
+            "version": version,
+            "summary": "Queue management (叫号) for service halls.",
+            "description": 'Errors are JSON: {"error": {"code", "message", ...}}; programs test `code`. '
+            f"Request bodies are JSON objects of at most {MAX_BODY_BYTES // 1024} KiB. See docs/api.md.",
+        },
+        "paths": paths(branch),
+        "components": {
+            "schemas": schemas(branch),
+            "responses": error_responses(),
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http", "scheme": "bearer", "bearerFormat": "nxt1.<payload>.<signature>"
+                }
+            },
+        },
+        "security": [{"bearerAuth": []}],
+    }

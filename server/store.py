@@ -17,7 +17,7 @@ from server import keys, rules
 from server.clock import Clock
 from server.config import Branch
 from server.errors import ApiError, invalid_field, not_found
-from server.scripts import Scripts
+from server.script_batcher import ScriptBatcher
 
 Json = dict[str, Any]
 
@@ -37,9 +37,9 @@ def new_ticket_id() -> str:
 
 
 class QueueStore:
-    def __init__(self, redis: Redis, scripts: Scripts, branch: Branch, clock: Clock) -> None:
+    def __init__(self, redis: Redis, branch: Branch, clock: Clock) -> None:
         self.redis = redis
-        self.scripts = scripts
+        self.scripts = ScriptBatcher(redis)
         self.branch = branch
         self.clock = clock
         self.prefix = keys.branch_prefix(branch.id)
@@ -54,7 +54,7 @@ class QueueStore:
             self.branch.id,
             keys.EVENT_STREAM_MAXLEN,
         )
-        raw = await self.scripts[script](keys=[self.prefix], args=[*head, *args])
+        raw = await self.scripts.run(script, [self.prefix], [*head, *args])
         result: Json = json.loads(raw)
         return result, now
 
@@ -74,7 +74,7 @@ class QueueStore:
                 f"All {result['cap']} tickets for {service.name_en} have been issued today.",
                 message_zh=f"{service.name_zh}今日号票已取完（限{result['cap']}张）。",
             )
-        template = _MESSAGES.get(code, code)
+        template = _MESSAGES.get(code) or code
         return ApiError(409, code, template.format(**context, **result), **result)
 
     def with_position(self, ticket: Json, position: Json | None) -> Json:

@@ -16,18 +16,18 @@ import pytest
 import redis.asyncio
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from server import rules
 from server.clock import ManualClock
 from server.config import Branch, Counter, Service
 from server.errors import ApiError
 from server.rules import TicketStatus
-from server.scripts import Scripts
 from server.store import QueueStore
 
 SERVICES = ("A", "B")
 COUNTERS = {"1": ("A", "B"), "2": ("A",), "3": ("B",)}
+OUTCOMES = st.sampled_from([TicketStatus.SERVED, TicketStatus.NO_SHOW])
 
 
 def property_branch(cap: int, places_back: int) -> Branch:
@@ -152,7 +152,7 @@ class QueueMachine(RuleBasedStateMachine):
     @initialize(cap=st.integers(1, 3), places_back=st.integers(0, 3))
     def start(self, cap: int, places_back: int) -> None:
         self.run(self.redis.flushdb())
-        self.store = QueueStore(self.redis, Scripts(self.redis), property_branch(cap, places_back), self.clock)
+        self.store = QueueStore(self.redis, property_branch(cap, places_back), self.clock)
         self.run(self.store.initialise_counters())
         self.model = QueueModel(cap, places_back)
 
@@ -190,7 +190,7 @@ class QueueMachine(RuleBasedStateMachine):
         if expected:
             self.model.call(counter, expected)
 
-    @rule(counter=st.sampled_from(sorted(COUNTERS)), outcome=st.sampled_from([TicketStatus.SERVED, TicketStatus.NO_SHOW]))
+    @rule(counter=st.sampled_from(sorted(COUNTERS)), outcome=OUTCOMES)
     def end_call_then_call_next(self, counter: str, outcome: TicketStatus) -> None:
         """The counter's usual rhythm: finish (or no-show) the current ticket, call the next one."""
         if self.model.counters[counter].current:
@@ -228,7 +228,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.model.tickets[current].calls += 1
         assert result["calls"] == self.model.tickets[current].calls
 
-    @rule(counter=st.sampled_from(sorted(COUNTERS)), outcome=st.sampled_from([TicketStatus.SERVED, TicketStatus.NO_SHOW]))
+    @rule(counter=st.sampled_from(sorted(COUNTERS)), outcome=OUTCOMES)
     def end_call(self, counter: str, outcome: TicketStatus) -> None:
         current = self.model.counters[counter].current
         result, code = self.attempt(self.store.end_call(counter, outcome, "staff"))

@@ -11,6 +11,6 @@ local served = false
 for i = A + 4, #ARGV do
   if ARGV[i] == t.service then served = true end
 end
-if not served then return refuse('not_served_here', {service = t.service}) end
+if not served then return refuse('not_served_here', {service = t.service, state = t.status, number = number}) end
 redis.call('ZREM', k_queue(t.service, t.priority), id)
 return call_ticket(t, counter_id, c, recent_n, 'ticket_called')

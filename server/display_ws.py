@@ -1,0 +1,301 @@
+"""The lobby display: its websocket ``/ws/branches/{branch}/display`` and its page ``/display/{branch}``.
+
+Websocket contract (the message shapes are in ``server.events``):
+
+- Connect to ``/ws/branches/{branch}/display?token=<token>[&since=<seq>]``. Browsers cannot set
+  headers on websockets, hence the token in the query. Any valid token of a display, staff, manager
+  or admin account of the branch is accepted.
+- The first message is a snapshot, ``{"type": "snapshot", "seq", "state"}``, unless ``since`` is
+  given and the stream still holds that event: then every event after it comes first, in order
+  (at most ``BACKLOG_LIMIT``; beyond that, a snapshot instead). Live events follow, with no gap and
+  no duplicate.
+- The server sends ``{"type": "ping"}`` every ``fanout.HEARTBEAT_S`` seconds and closes a client it
+  has heard nothing from for ``SILENCE_LIMIT_S`` seconds; a client answers each ping with
+  ``{"type": "pong"}`` (a ``{"type": "ping"}`` from the client gets a pong).
+- Close codes are ``events.CloseCode``: 4401 bad token, 4403 wrong account or Origin, 4404 unknown
+  branch, 4408 silent client, 4429 client too slow. An Origin header, when sent, must name the
+  host the request was sent to (``Host``), so another web site cannot open the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from redis.exceptions import RedisError
+from starlette.datastructures import Headers, QueryParams
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server import events, keys
+from server.api import Context
+from server.auth import Identity, Role
+from server.config import Branch
+from server.errors import ApiError
+from server.events import CloseCode
+from server.fanout import Fanout, Outgoing, Subscription
+from server.store import QueueStore
+
+log = logging.getLogger("nextup.display")
+
+#: Most events replayed to a resuming client; a screen away longer gets a snapshot instead.
+BACKLOG_LIMIT = 1_000
+#: Seconds without any message from a client before the server drops it.
+SILENCE_LIMIT_S = 12.0
+#: Seconds a close frame may take to leave before the connection is simply dropped.
+CLOSE_TIMEOUT_S = 2.0
+#: Roles that may watch a branch's display stream.
+WATCHERS = frozenset({Role.DISPLAY, Role.STAFF, Role.MANAGER, Role.ADMIN})
+#: Page security headers: the token is in the page, so it is never cached or sent as a referrer.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; media-src 'self' blob: data:; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def origin_allowed(headers: Headers) -> bool:
+    """No Origin (a device, not a browser page) or an Origin naming this very host."""
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == headers.get("host", "").lower()
+
+
+def watcher(ctx: Context, token: str, branch: str) -> Identity:
+    """The account behind a display token, if it may watch ``branch``; ApiError 401/403 if not."""
+    identity = ctx.signer.verify(token)
+    identity.require_branch(branch)
+    identity.require_role(*WATCHERS)
+    return identity
+
+
+async def backlog_after(store: QueueStore, since: str) -> list[tuple[str, dict[str, str]]] | None:
+    """Events after ``since`` in order, or None when the stream no longer holds ``since`` or too many."""
+    key = keys.events(store.branch.id)
+    # One transaction: a trim between the two reads could otherwise drop entries after ``since``.
+    async with store.redis.pipeline(transaction=True) as pipe:
+        pipe.xrange(key, since, since)
+        pipe.xrange(key, f"({since}", "+", count=BACKLOG_LIMIT + 1)
+        held, entries = await pipe.execute()
+    if not held or len(entries) > BACKLOG_LIMIT:
+        return None
+    return list(entries)
+
+
+async def snapshot(store: QueueStore) -> tuple[str | None, dict[str, Any]]:
+    """The branch state and the seq of the last event it includes, read in one atomic step."""
+    state = await store.state()
+    seq = state.pop("seq", None)
+    branch = store.branch
+    state.update(name_zh=branch.name_zh, name_en=branch.name_en, timezone=branch.timezone)
+    return seq, events.public_state(state)
+
+
+async def opening(store: QueueStore, since: str) -> tuple[list[str], tuple[int, int]]:
+    """The first messages for a client and the stream position they bring it to."""
+    after = events.parse_seq(since)
+    if after is not None:
+        backlog = await backlog_after(store, since)
+        if backlog is not None:
+            texts = [events.encode(events.public_message(events.message_from_entry(s, f))) for s, f in backlog]
+            last = events.parse_seq(backlog[-1][0]) if backlog else after
+            return texts, last or after
+    seq, state = await snapshot(store)
+    return [events.encode(events.snapshot_message(seq, state))], events.parse_seq(seq or "") or (0, 0)
+
+
+@dataclass
+class DisplayConnection:
+    websocket: WebSocket
+    subscription: Subscription
+
+    async def serve(self, first: list[str], position: tuple[int, int]) -> None:
+        sender = asyncio.create_task(self._send(first, position))
+        receiver = asyncio.create_task(self._receive())
+        self.subscription.on_overflow(sender.cancel)
+        try:
+            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sender, receiver):
+                task.cancel()
+            await asyncio.gather(sender, receiver, return_exceptions=True)
+        if self.subscription.overflowed:
+            await self._close(CloseCode.TOO_SLOW, "too slow; reconnect with since")
+        elif not receiver.cancelled() and receiver.exception() is None and receiver.result() == "silent":
+            await self._close(CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
+
+    async def _send(self, first: list[str], position: tuple[int, int]) -> None:
+        for text in first:
+            await self.websocket.send_text(text)
+        queue = self.subscription.queue
+        while True:
+            item: Outgoing = await queue.get()
+            if item.key is not None:
+                if item.key <= position:
+                    continue  # already in the snapshot or backlog
+                position = item.key
+            await self.websocket.send_text(item.text)
+
+    async def _receive(self) -> str:
+        while True:
+            try:
+                message = await asyncio.wait_for(self.websocket.receive(), SILENCE_LIMIT_S)
+            except TimeoutError:
+                return "silent"
+            if message["type"] == "websocket.disconnect":
+                return "gone"
+            text = message.get("text") or ""
+            if '"ping"' in text and _message_type(text) == events.MessageType.PING:
+                self.subscription.offer(Outgoing(None, events.PONG_TEXT))
+
+    async def _close(self, code: CloseCode, reason: str) -> None:
+        # A client that stopped reading never takes the close frame: give up after a moment; the
+        # connection is dropped when this handler returns.
+        with contextlib.suppress(TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
+            await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT_S)
+
+
+def _message_type(text: str) -> str:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return ""
+    return str(data.get("type", "")) if isinstance(data, dict) else ""
+
+
+async def display_socket(websocket: WebSocket) -> None:
+    ctx: Context = websocket.app.state.nextup
+    fanout: Fanout = websocket.app.state.fanout
+    branch: str = websocket.path_params["branch"]
+    # Accept first: a close code reaches the browser only on an open websocket.
+    await websocket.accept()
+    if not origin_allowed(websocket.headers):
+        await websocket.close(CloseCode.FORBIDDEN, "Origin does not match Host")
+        return
+    if branch != ctx.store.branch.id or not fanout.serves(branch):
+        await websocket.close(CloseCode.NOT_FOUND, f"No branch {branch[:40]}")
+        return
+    try:
+        watcher(ctx, websocket.query_params.get("token", ""), branch)
+    except ApiError as exc:
+        code = CloseCode.UNAUTHORIZED if exc.status == 401 else CloseCode.FORBIDDEN
+        await websocket.close(code, exc.message[:120])
+        return
+    with fanout.subscribe(branch) as subscription:
+        try:
+            first, position = await opening(ctx.store, websocket.query_params.get("since", ""))
+        except RedisError as exc:
+            log.warning("display of branch %s: reading the state failed: %s", branch, exc)
+            await websocket.close(1011, "Redis unavailable; reconnect")
+            return
+        await DisplayConnection(websocket, subscription).serve(first, position)
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("display", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
+
+
+@functools.cache
+def _asset_version() -> str:
+    """A hash of the static files, appended to their URLs so a TV never runs an old script."""
+    digest = hashlib.sha256()
+    folder = resources.files("display") / "static"
+    for name in sorted(entry.name for entry in folder.iterdir()):
+        digest.update(name.encode() + (folder / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _selection(query: QueryParams, name: str, known: list[str]) -> list[str] | None:
+    """The ids listed in ``?name=a,b`` that exist, in configured order; None for no selection."""
+    raw = query.get(name, "")
+    wanted = {part.strip() for part in raw.split(",") if part.strip()}
+    chosen = [item for item in known if item in wanted]
+    return chosen or None
+
+
+def page_config(branch: Branch, query: QueryParams, token: str) -> dict[str, Any]:
+    """What the page's script needs, embedded as JSON: names, filters, the socket and the token."""
+    only_counters = _selection(query, "counters", list(branch.counters))
+    only_services = _selection(query, "services", list(branch.services))
+    counters = [
+        c for c in branch.counters.values()
+        if (only_counters is None or c.id in only_counters)
+        and (only_services is None or any(s in only_services for s in c.services))
+    ]  # fmt: skip
+    if only_services is not None:
+        services = only_services
+    elif only_counters is not None:
+        services = [s for s in branch.services if any(s in c.services for c in counters)]
+    else:
+        services = list(branch.services)
+    lang = query.get("lang", "")
+    return {
+        "branch": {"id": branch.id, "name_zh": branch.name_zh, "name_en": branch.name_en,
+                   "timezone": branch.timezone},
+        "counters": [{"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "services": list(c.services)}
+                     for c in counters],
+        "services": [{"id": s.id, "prefix": s.prefix, "name_zh": s.name_zh, "name_en": s.name_en}
+                     for s in (branch.services[i] for i in services)],
+        "filtered": only_counters is not None or only_services is not None,
+        "lang": lang if lang in ("zh", "en") else "both",
+        "socket": f"/ws/branches/{branch.id}/display",
+        "token": token,
+        "silence_s": 10,
+    }  # fmt: skip
+
+
+def _error_page(status: int, title_zh: str, title_en: str, detail: str) -> Response:
+    html = _templates().get_template("error.html").render(title_zh=title_zh, title_en=title_en, detail=detail)
+    return HTMLResponse(html, status_code=status, headers=_PAGE_HEADERS)
+
+
+async def display_page(request: Request) -> Response:
+    """The display page. Open it as ``/display/{branch}?token=<display token>`` on the TV."""
+    ctx: Context = request.app.state.nextup
+    branch = ctx.store.branch
+    if request.path_params["branch"] != branch.id:
+        return _error_page(404, "没有这个网点", "No such branch", f"This server serves branch {branch.id}.")
+    token = request.query_params.get("token", "")
+    try:
+        watcher(ctx, token, branch.id)
+    except ApiError as exc:
+        detail = (
+            f"{exc.message}. Log in with a display account (POST /api/login) and open "
+            f"/display/{branch.id}?token=<token>."
+        )
+        return _error_page(exc.status, "显示屏未授权", "This display is not authorised", detail)
+    config = page_config(branch, request.query_params, token)
+    html = _templates().get_template("display.html").render(
+        config=config, branch=config["branch"], counters=config["counters"], services=config["services"],
+        lang=config["lang"], version=_asset_version(),
+    )  # fmt: skip
+    return HTMLResponse(html, headers=_PAGE_HEADERS)
+
+
+ROUTES: list[BaseRoute] = [
+    WebSocketRoute("/ws/branches/{branch}/display", display_socket),
+    Mount("/display/static", StaticFiles(packages=[("display", "static")]), name="display-static"),
+    Route("/display/{branch}", display_page, methods=["GET"]),
+]
