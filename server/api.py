@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -15,7 +16,8 @@ from server.errors import ApiError, forbidden, invalid_field, not_found, unautho
 from server.http import JSONResponse, bool_field, read_json, text_field
 from server.rules import TicketStatus
 from server.settings import Settings
-from server.store import QueueStore
+from server.sessions import Revocations
+from server.store import Actor, QueueStore
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _NUMBER = re.compile(r"^[A-Z]{1,2}[0-9]{1,6}$")
@@ -29,6 +31,7 @@ class Context:
     store: QueueStore
     accounts: Accounts
     signer: TokenSigner
+    revocations: Revocations
 
 
 def context(request: Request) -> Context:
@@ -46,6 +49,10 @@ def identify(request: Request, ctx: Context) -> Identity:
         # Tokens we issue are ASCII, and the signature check refuses to compare anything else.
         raise unauthorized("The token is invalid; log in again")
     return ctx.signer.verify(token)
+
+
+def actor_of(identity: Identity, request: Request) -> Actor:
+    return Actor(identity.username, identity.role.value, request.client.host if request.client else "")
 
 
 def branch_store(request: Request, ctx: Context) -> QueueStore:
@@ -92,7 +99,7 @@ async def login(request: Request) -> Response:
         raise unauthorized("Wrong username or password")
     role, branch, counters = await ctx.accounts.authenticate(username, password)
     ttl = ctx.settings.session_ttl_s if role in PEOPLE else ctx.settings.device_token_ttl_s
-    identity = Identity(username, role, branch, counters, time.time() + ttl)
+    identity = Identity(username, role, branch, counters, time.time() + ttl, secrets.token_urlsafe(12))
     return JSONResponse(
         {
             "token": ctx.signer.issue(identity),
@@ -102,6 +109,21 @@ async def login(request: Request) -> Response:
             "expires_in": ttl,
         }
     )
+
+
+async def logout(request: Request) -> Response:
+    """End the session: the token stops working on every server process; counters are released."""
+    ctx = context(request)
+    identity = identify(request, ctx)
+    await ctx.revocations.revoke(identity.session, identity.expires)
+    if identity.role == Role.STAFF:
+        actor = actor_of(identity, request)
+        for counter in sorted(identity.counters & set(ctx.store.branch.counters)):
+            try:
+                await ctx.store.take_counter(counter, "release", actor)
+            except ApiError:
+                pass  # not held by this user: nothing to release
+    return Response(status_code=204)
 
 
 async def create_user(request: Request) -> Response:
@@ -148,7 +170,7 @@ async def issue_ticket(request: Request) -> Response:
     idempotency_key = request.headers.get("idempotency-key", "")
     if idempotency_key and not _IDEMPOTENCY_KEY.match(idempotency_key):
         raise invalid_field("Idempotency-Key", "Idempotency-Key must be 1-100 letters, digits or ._:-")
-    ticket = await store.issue_ticket(service, priority, identity.username, idempotency_key)
+    ticket = await store.issue_ticket(service, priority, actor_of(identity, request), idempotency_key)
     return JSONResponse(ticket, 201)
 
 
@@ -175,7 +197,7 @@ async def transfer_ticket(request: Request) -> Response:
     data = await read_json(request, ctx.settings.max_body_bytes)
     service = service_field(data, store)
     return JSONResponse(
-        await store.transfer(identity.username, service, ticket_id=ticket_id_of(request))
+        await store.transfer(actor_of(identity, request), service, ticket_id=ticket_id_of(request))
     )
 
 
@@ -193,7 +215,7 @@ def counter_actor(request: Request, ctx: Context, store: QueueStore, action: str
 
 
 COUNTER_ACTIONS = ("call-next", "call", "recall", "finish", "no-show", "transfer", "reactivate",
-                   "open", "pause", "close")  # fmt: skip
+                   "open", "pause", "close", "take", "release")  # fmt: skip
 
 
 async def counter_action(request: Request) -> Response:
@@ -204,7 +226,9 @@ async def counter_action(request: Request) -> Response:
         raise not_found(f"Counter action {action!r}")
     identity, counter = counter_actor(request, ctx, store, action)
     data = await read_json(request, ctx.settings.max_body_bytes)
-    actor = identity.username
+    actor = actor_of(identity, request)
+    if action in ("take", "release"):
+        return JSONResponse(await store.take_counter(counter, action, actor))
     if action == "call-next":
         ticket = await store.call_next(counter, actor)
         return Response(status_code=204) if ticket is None else JSONResponse(ticket)
@@ -264,6 +288,7 @@ async def health(request: Request) -> Response:
 
 ROUTES = [
     Route("/api/login", login, methods=["POST"]),
+    Route("/api/logout", logout, methods=["POST"]),
     Route("/api/users", create_user, methods=["POST"]),
     Route("/api/branches/{branch}", branch_info, methods=["GET"]),
     Route("/api/branches/{branch}/state", branch_state, methods=["GET"]),

@@ -20,6 +20,9 @@ from server.clock import Clock, SystemClock
 from server.config import Branch
 from server.fanout import Fanout
 from server.http import EXCEPTION_HANDLERS, JSONResponse
+from server.metrics import routes as metrics_routes
+from server.metrics.consumer import MetricsConsumer
+from server.sessions import Revocations
 from server.settings import Settings
 from server.store import QueueStore
 
@@ -35,11 +38,14 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         redis = Redis.from_url(redis_url, decode_responses=True, max_connections=256)
         fanout: Fanout | None = None
+        metrics: MetricsConsumer | None = None
+        revocations = Revocations(redis)
         try:
             accounts = Accounts(redis)
             store = QueueStore(redis, branch, clock or SystemClock())
             await store.initialise_counters()
-            signer = TokenSigner(await load_signing_secret(redis))
+            await revocations.start()
+            signer = TokenSigner(await load_signing_secret(redis), revocations)
             generated = await bootstrap_admin(accounts, settings.data_dir, settings.admin_password)
             if generated:
                 # Printed once, on the console only (never to the log file), and kept 0600 on disk.
@@ -48,8 +54,11 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
                     f"(also saved in {settings.data_dir / 'admin-password.txt'}, readable by this user only)",
                     flush=True,
                 )
-            app.state.nextup = Context(settings=settings, store=store, accounts=accounts, signer=signer)
+            app.state.nextup = Context(
+                settings=settings, store=store, accounts=accounts, signer=signer, revocations=revocations
+            )
             app.state.fanout = fanout = await Fanout.start(redis_url, [branch.id])
+            app.state.metrics = metrics = await MetricsConsumer.start(redis_url, branch, store.clock)
             # Long-lived start-up objects never need collecting; freezing them keeps full
             # collections short while requests are served.
             gc.collect()
@@ -57,12 +66,20 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             log.info("branch %s ready", branch.id)
             yield
         finally:
+            if metrics is not None:
+                await metrics.stop()
             if fanout is not None:
                 await fanout.stop()
+            await revocations.stop()
             await redis.aclose()
 
     return Starlette(
-        routes=[*ROUTES, Route("/api/openapi.json", openapi_document, methods=["GET"]), *display_ws.ROUTES],
+        routes=[
+            *ROUTES,
+            Route("/api/openapi.json", openapi_document, methods=["GET"]),
+            *display_ws.ROUTES,
+            *metrics_routes.ROUTES,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -23,7 +23,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
 from server import keys
-from server.errors import forbidden, unauthorized
+from server.errors import ApiError, forbidden, unauthorized
+from server.sessions import Revocations
 
 TOKEN_PREFIX = "nxt1"
 #: Verified tokens kept in memory so a request does not recompute the HMAC; bounded.
@@ -54,6 +55,8 @@ class Identity:
     branch: str
     counters: frozenset[str]
     expires: float
+    #: The login session this token belongs to; logging out revokes it.
+    session: str = ""
 
     def require_branch(self, branch: str) -> None:
         if self.branch not in ("*", branch):
@@ -74,9 +77,10 @@ def _unb64(text: str) -> bytes:
 
 
 class TokenSigner:
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, revocations: Revocations | None = None) -> None:
         self._secret = secret
         self._verified: dict[str, Identity] = {}
+        self.revocations = revocations
 
     def issue(self, identity: Identity) -> str:
         payload = {
@@ -85,7 +89,7 @@ class TokenSigner:
             "branch": identity.branch,
             "counters": sorted(identity.counters),
             "exp": int(identity.expires),
-            "nonce": secrets.token_urlsafe(6),
+            "sid": identity.session or secrets.token_urlsafe(12),
         }
         body = _b64(json.dumps(payload, separators=(",", ":")).encode())
         return f"{TOKEN_PREFIX}.{body}.{self._sign(body)}"
@@ -102,6 +106,8 @@ class TokenSigner:
             self._verified[token] = identity
         if identity.expires < time.time():
             raise unauthorized("The token has expired; log in again")
+        if self.revocations and self.revocations.is_revoked(identity.session):
+            raise unauthorized("This session has ended (logged out); log in again")
         return identity
 
     def _decode(self, token: str) -> Identity:
@@ -118,6 +124,7 @@ class TokenSigner:
                 branch=str(payload["branch"]),
                 counters=frozenset(str(c) for c in payload["counters"]),
                 expires=float(payload["exp"]),
+                session=str(payload["sid"]),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise unauthorized("The token is invalid; log in again") from exc
@@ -153,15 +160,33 @@ class Accounts:
         return True
 
     async def authenticate(self, username: str, password: str) -> tuple[Role, str, frozenset[str]]:
-        record = await self.redis.hgetall(keys.user(username))
-        if not record or record.get("disabled") == "1" or "role" not in record:
+        """Check a password; LOGIN_FAILURE_LIMIT failures in a row lock the account for a while."""
+        failures_key = keys.login_failures(username)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.user(username))
+            pipe.get(failures_key)
+            pipe.ttl(failures_key)
+            record, failures, ttl = await pipe.execute()
+        if int(failures or 0) >= keys.LOGIN_FAILURE_LIMIT:
+            minutes = max(1, (int(ttl) + 59) // 60)
+            raise ApiError(429, "locked", f"Too many failed logins: the account is locked for {minutes} more minutes")
+        ok = False
+        if record and record.get("disabled") != "1" and "role" in record:
+            try:
+                ok = await asyncio.to_thread(self.hasher.verify, record["password_hash"], password)
+            except (VerificationError, InvalidHashError):
+                ok = False
+        else:
             # Hash anyway so that a missing account takes as long as a wrong password.
             await asyncio.to_thread(self.hasher.hash, password)
+        if not ok:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.incr(failures_key)
+                pipe.expire(failures_key, keys.LOGIN_LOCK_S)
+                await pipe.execute()
             raise unauthorized("Wrong username or password")
-        try:
-            await asyncio.to_thread(self.hasher.verify, record["password_hash"], password)
-        except (VerificationError, InvalidHashError) as exc:
-            raise unauthorized("Wrong username or password") from exc
+        if failures:
+            await self.redis.delete(failures_key)
         counters = frozenset(str(c) for c in str(record.get("counters", "")).split(",") if c)
         return Role(record["role"]), str(record.get("branch", "")), counters
 

@@ -98,7 +98,10 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _STATUS_CODES.get(exc.status_code, "error")
     message = {404: "No such endpoint", 405: "Method not allowed here"}.get(exc.status_code, str(exc.detail))
-    return error_response(ApiError(exc.status_code, code, message))
+    response = error_response(ApiError(exc.status_code, code, message))
+    # Keeps the Allow header of a 405, which tells the client the methods it can use.
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def redis_error_handler(request: Request, exc: Exception) -> Response:

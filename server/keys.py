@@ -72,6 +72,11 @@ def open_counters(branch: str) -> str:
     return f"{branch_prefix(branch)}open_counters"
 
 
+def audit(branch: str) -> str:
+    """Stream: staff and admin actions on the branch (actor, role, source address, action, at)."""
+    return f"{branch_prefix(branch)}audit"
+
+
 def idempotency(branch: str, key: str) -> str:
     """String: ticket id issued for a client's Idempotency-Key, kept IDEMPOTENCY_TTL_S."""
     return f"{branch_prefix(branch)}idempotency:{key}"
@@ -85,6 +90,24 @@ def user(username: str) -> str:
 def users() -> str:
     """Set: every username."""
     return f"{ROOT}:users"
+
+
+def revoked_sessions() -> str:
+    """Sorted set: session id of a logged-out token -> its expiry (epoch s), pruned after it."""
+    return f"{ROOT}:revoked_sessions"
+
+
+#: Pub/sub channel telling every server process about a revoked session at once.
+REVOCATIONS_CHANNEL = f"{ROOT}:revocations"
+
+#: Failed logins that lock an account, and for how long (seconds) they are counted / it stays locked.
+LOGIN_FAILURE_LIMIT = 5
+LOGIN_LOCK_S = 15 * 60
+
+
+def login_failures(username: str) -> str:
+    """String counter: recent failed logins of an account; expires LOGIN_LOCK_S after the last."""
+    return f"{ROOT}:login_failures:{username}"
 
 
 def signing_secret() -> str:

@@ -17,6 +17,7 @@ SCRIPT_NAMES = (
     "ticket_view",
     "branch_state",
     "sync_counters",
+    "take_counter",
 )
 
 

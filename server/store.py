@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,8 @@ from server.script_batcher import ScriptBatcher
 Json = dict[str, Any]
 
 _MESSAGES: dict[str, str] = {
+    "counter_taken": "Counter {counter} is taken by {holder}",
+    "not_taken": "Counter {counter} is not taken by anyone",
     "counter_not_open": "Counter {counter} is {state}; open it first",
     "counter_busy": "Counter {counter} is serving {number}; finish it, mark it a no-show or transfer it first",
     "no_current_ticket": "Counter {counter} has no current ticket",
@@ -29,6 +32,20 @@ _MESSAGES: dict[str, str] = {
     "not_served_here": "Counter {counter} does not serve service {service}",
     "reactivation_window_passed": "Ticket {number} missed its turn too long ago to be reactivated",
 }
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks for a change: recorded on the ticket, in the event and in the audit log."""
+
+    name: str
+    #: admin, manager, staff, kiosk, display; "" for a ticket's holder (who has no account).
+    role: str = ""
+    #: The client's network address.
+    source: str = ""
+
+
+NOBODY = Actor("")
 
 
 def new_ticket_id() -> str:
@@ -44,15 +61,17 @@ class QueueStore:
         self.clock = clock
         self.prefix = keys.branch_prefix(branch.id)
 
-    async def _run(self, script: str, actor: str, *args: str | int | float) -> tuple[Json, datetime]:
+    async def _run(self, script: str, actor: Actor, *args: str | int | float) -> tuple[Json, datetime]:
         now = self.clock.now()
         local = now.astimezone(self.branch.zone)
         head = (
             int(now.timestamp() * 1000),
             local.isoformat(timespec="milliseconds"),
-            actor,
+            actor.name,
             self.branch.id,
             keys.EVENT_STREAM_MAXLEN,
+            actor.role,
+            actor.source,
         )
         raw = await self.scripts.run(script, [self.prefix], [*head, *args])
         result: Json = json.loads(raw)
@@ -92,7 +111,7 @@ class QueueStore:
         handling = service.average_handling_s if service else 300
         return {**ticket, "ahead": ahead, "estimated_wait_s": rules.estimated_wait_s(ahead, handling, open_counters)}
 
-    async def issue_ticket(self, service_id: str, priority: bool, actor: str, idempotency_key: str = "") -> Json:
+    async def issue_ticket(self, service_id: str, priority: bool, actor: Actor, idempotency_key: str = "") -> Json:
         service = self.branch.services[service_id]
         refusal = rules.issue_refusal(self.branch, service_id, self.clock.now())
         if refusal:
@@ -119,12 +138,12 @@ class QueueStore:
         return self.with_position(result["ticket"], result["position"])
 
     async def get_ticket(self, ticket_id: str) -> Json:
-        result, _ = await self._run("ticket_view", "", ticket_id)
+        result, _ = await self._run("ticket_view", NOBODY, ticket_id)
         if "error" in result:
             raise self._refusal(result)
         return self.with_position(result["ticket"], result["position"])
 
-    async def call_next(self, counter: str, actor: str) -> Json | None:
+    async def call_next(self, counter: str, actor: Actor) -> Json | None:
         result, _ = await self._run(
             "call_next",
             actor,
@@ -139,7 +158,7 @@ class QueueStore:
             return None
         return self.with_position(result["ticket"], None)
 
-    async def call_number(self, counter: str, number: str, actor: str) -> Json:
+    async def call_number(self, counter: str, number: str, actor: Actor) -> Json:
         day = rules.business_day(self.branch, self.clock.now()).isoformat()
         result, _ = await self._run(
             "call_number",
@@ -154,19 +173,19 @@ class QueueStore:
             raise self._refusal(result, counter=counter, what=f"Ticket {number} of today")
         return self.with_position(result["ticket"], None)
 
-    async def recall(self, counter: str, actor: str) -> Json:
+    async def recall(self, counter: str, actor: Actor) -> Json:
         result, _ = await self._run("recall", actor, counter, keys.RECENT_CALLS)
         if "error" in result:
             raise self._refusal(result, counter=counter)
         return self.with_position(result["ticket"], None)
 
-    async def end_call(self, counter: str, outcome: rules.TicketStatus, actor: str) -> Json:
+    async def end_call(self, counter: str, outcome: rules.TicketStatus, actor: Actor) -> Json:
         result, _ = await self._run("end_call", actor, counter, outcome.value)
         if "error" in result:
             raise self._refusal(result, counter=counter)
         return self.with_position(result["ticket"], None)
 
-    async def transfer(self, actor: str, to_service: str, *, counter: str = "", ticket_id: str = "") -> Json:
+    async def transfer(self, actor: Actor, to_service: str, *, counter: str = "", ticket_id: str = "") -> Json:
         mode, subject = ("counter", counter) if counter else ("ticket", ticket_id)
         result, _ = await self._run(
             "transfer", actor, mode, subject, to_service
@@ -176,12 +195,12 @@ class QueueStore:
         return self.with_position(result["ticket"], result["position"])
 
     async def cancel(self, ticket_id: str) -> Json:
-        result, _ = await self._run("cancel", "holder", ticket_id)
+        result, _ = await self._run("cancel", Actor("holder"), ticket_id)
         if "error" in result:
             raise self._refusal(result)
         return self.with_position(result["ticket"], None)
 
-    async def reactivate(self, counter: str, number: str, actor: str) -> Json:
+    async def reactivate(self, counter: str, number: str, actor: Actor) -> Json:
         now = self.clock.now()
         day = rules.business_day(self.branch, now).isoformat()
         result, _ = await self._run(
@@ -197,9 +216,17 @@ class QueueStore:
             raise self._refusal(result, counter=counter, what=f"Ticket {number} of today")
         return self.with_position(result["ticket"], result["position"])
 
-    async def set_counter_status(self, counter: str, action: str, actor: str, reason: str = "") -> Json:
+    async def set_counter_status(self, counter: str, action: str, actor: Actor, reason: str = "") -> Json:
         services = self.branch.counters[counter].services
         result, _ = await self._run("counter_status", actor, counter, action, reason, *services)
+        if "error" in result:
+            raise self._refusal(result, counter=counter)
+        result.pop("seq", None)
+        return result
+
+    async def take_counter(self, counter: str, action: str, actor: Actor) -> Json:
+        """Take a counter for ``actor`` (one member of staff at a time) or release it."""
+        result, _ = await self._run("take_counter", actor, counter, action)
         if "error" in result:
             raise self._refusal(result, counter=counter)
         result.pop("seq", None)
@@ -208,7 +235,7 @@ class QueueStore:
     async def state(self) -> Json:
         services = list(self.branch.services)
         result, _ = await self._run(
-            "branch_state", "", len(services), *services, *self.branch.counters
+            "branch_state", NOBODY, len(services), *services, *self.branch.counters
         )
         for entry in result["services"]:
             service = self.branch.services[entry["id"]]
@@ -228,4 +255,4 @@ class QueueStore:
         triples: list[str] = []
         for counter in self.branch.counters.values():
             triples += [counter.id, counter.initial_status, ",".join(counter.services)]
-        await self._run("sync_counters", "", *triples)
+        await self._run("sync_counters", NOBODY, *triples)

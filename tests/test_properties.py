@@ -23,10 +23,12 @@ from server.clock import ManualClock
 from server.config import Branch, Counter, Service
 from server.errors import ApiError
 from server.rules import TicketStatus
-from server.store import QueueStore
+from server.store import Actor, QueueStore
 
 SERVICES = ("A", "B")
 COUNTERS = {"1": ("A", "B"), "2": ("A",), "3": ("B",)}
+STAFF = Actor("staff1", "staff", "127.0.0.1")
+KIOSK = Actor("kiosk1", "kiosk", "127.0.0.1")
 OUTCOMES = st.sampled_from([TicketStatus.SERVED, TicketStatus.NO_SHOW])
 
 
@@ -64,8 +66,8 @@ class ModelCounter:
     status: str = "open"
     current: str | None = None
     streak: int = 0
-    #: Classes of call-next picks, for the cap invariant: (was priority, regular was waiting).
-    picks: list[tuple[bool, bool]] = field(default_factory=list)
+    #: Every call at the counter, for the cap invariant: (was priority, regular was waiting, by call-next).
+    picks: list[tuple[bool, bool, bool]] = field(default_factory=list)
 
 
 class QueueModel:
@@ -115,7 +117,7 @@ class QueueModel:
         choice = rules.choose_priority(self.counters[counter].streak, self.cap, pri is not None, reg is not None)
         if choice is None:
             return None
-        self.counters[counter].picks.append((choice, reg is not None))
+        self.counters[counter].picks.append((choice, reg is not None, True))
         return pri if choice else reg
 
     def call(self, counter: str, ticket_id: str) -> None:
@@ -172,7 +174,7 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(service=st.sampled_from(SERVICES), priority=st.booleans())
     def issue(self, service: str, priority: bool) -> None:
         self.clock.set(self.clock.now() + timedelta(seconds=7))
-        ticket = self.run(self.store.issue_ticket(service, priority, "kiosk1"))
+        ticket = self.run(self.store.issue_ticket(service, priority, KIOSK))
         expected = self.model.issue(ticket["id"], service, priority)
         assert ticket["number"] == expected.number
         assert ticket["status"] == "waiting"
@@ -181,7 +183,7 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(counter=st.sampled_from(sorted(COUNTERS)))
     def call_next(self, counter: str) -> None:
         refusal = self.model.refusal_to_call(counter)
-        ticket, code = self.attempt(self.store.call_next(counter, "staff"))
+        ticket, code = self.attempt(self.store.call_next(counter, STAFF))
         assert code == refusal
         if refusal:
             return
@@ -207,7 +209,7 @@ class QueueMachine(RuleBasedStateMachine):
         if not self.model.tickets:
             return
         ticket = list(self.model.tickets.values())[pick % len(self.model.tickets)]
-        result, code = self.attempt(self.store.call_number(counter, ticket.number, "staff"))
+        result, code = self.attempt(self.store.call_number(counter, ticket.number, STAFF))
         refusal = self.model.refusal_to_call(counter)
         if refusal is None and ticket.status != TicketStatus.WAITING:
             refusal = "invalid_state"
@@ -216,12 +218,13 @@ class QueueMachine(RuleBasedStateMachine):
         assert code == refusal
         if refusal is None:
             assert result["id"] == ticket.id
+            self.model.counters[counter].picks.append((ticket.priority, False, False))
             self.model.call(counter, ticket.id)
 
     @rule(counter=st.sampled_from(sorted(COUNTERS)))
     def recall(self, counter: str) -> None:
         current = self.model.counters[counter].current
-        result, code = self.attempt(self.store.recall(counter, "staff"))
+        result, code = self.attempt(self.store.recall(counter, STAFF))
         if current is None:
             assert code == "no_current_ticket"
             return
@@ -231,7 +234,7 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(counter=st.sampled_from(sorted(COUNTERS)), outcome=OUTCOMES)
     def end_call(self, counter: str, outcome: TicketStatus) -> None:
         current = self.model.counters[counter].current
-        result, code = self.attempt(self.store.end_call(counter, outcome, "staff"))
+        result, code = self.attempt(self.store.end_call(counter, outcome, STAFF))
         if current is None:
             assert code == "no_current_ticket"
             return
@@ -242,7 +245,7 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(counter=st.sampled_from(sorted(COUNTERS)), to=st.sampled_from(SERVICES))
     def transfer_current(self, counter: str, to: str) -> None:
         current = self.model.counters[counter].current
-        result, code = self.attempt(self.store.transfer("staff", to, counter=counter))
+        result, code = self.attempt(self.store.transfer(STAFF, to, counter=counter))
         if current is None:
             assert code == "no_current_ticket"
             return
@@ -268,7 +271,7 @@ class QueueMachine(RuleBasedStateMachine):
             assert result["status"] == "cancelled"
             ticket.status = TicketStatus.CANCELLED
             return
-        result, code = self.attempt(self.store.transfer("staff", to, ticket_id=ticket.id))
+        result, code = self.attempt(self.store.transfer(STAFF, to, ticket_id=ticket.id))
         if ticket.status not in (TicketStatus.WAITING, TicketStatus.CALLED):
             assert code == "invalid_state"
             return
@@ -286,7 +289,7 @@ class QueueMachine(RuleBasedStateMachine):
         if not self.model.tickets:
             return
         ticket = list(self.model.tickets.values())[pick % len(self.model.tickets)]
-        result, code = self.attempt(self.store.reactivate("1", ticket.number, "staff"))
+        result, code = self.attempt(self.store.reactivate("1", ticket.number, STAFF))
         if ticket.status != TicketStatus.NO_SHOW:
             assert code == "invalid_state"
             return
@@ -298,7 +301,7 @@ class QueueMachine(RuleBasedStateMachine):
     def counter_status(self, counter: str, action: str) -> None:
         c = self.model.counters[counter]
         allowed = {"open": ("closed", "paused"), "pause": ("open",), "close": ("open", "paused")}[action]
-        result, code = self.attempt(self.store.set_counter_status(counter, action, "staff", "break"))
+        result, code = self.attempt(self.store.set_counter_status(counter, action, STAFF, "break"))
         if c.status not in allowed:
             assert code == "invalid_state"
             return
@@ -345,9 +348,9 @@ class QueueMachine(RuleBasedStateMachine):
             return
         for counter in self.model.counters.values():
             run = 0
-            for was_priority, regular_waiting in counter.picks:
+            for was_priority, regular_waiting, by_call_next in counter.picks:
                 run = run + 1 if was_priority else 0
-                assert not (was_priority and regular_waiting and run > self.model.cap)
+                assert not (by_call_next and was_priority and regular_waiting and run > self.model.cap)
 
 
 @pytest.mark.redis

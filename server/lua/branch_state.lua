@@ -14,7 +14,7 @@ for i = A + n + 1, #ARGV do
     current = public_ticket(hash(k_ticket(c.current)))
   end
   table.insert(counters, {id = ARGV[i], status = c.status or 'closed', reason = null_if_empty(c.reason),
-    staff = null_if_empty(c.staff), current = current})
+    staff = null_if_empty(c.staff), holder = null_if_empty(c.holder), current = current})
 end
 local recent = {}
 for _, raw in ipairs(redis.call('LRANGE', k_recent(), 0, -1)) do table.insert(recent, cjson.decode(raw)) end

@@ -14,15 +14,19 @@ local function k_events() return P .. 'events' end
 local function k_recent() return P .. 'recent_calls' end
 local function k_idempotency(key) return P .. 'idempotency:' .. key end
 local function k_open_counters() return P .. 'open_counters' end
+local function k_audit() return P .. 'audit' end
 
 -- Every script's first ARGVs: now in ms, now as ISO 8601 with the branch's offset, the actor
--- (username or device), the branch id, the event stream's approximate maximum length.
+-- (username or device), the branch id, the event stream's approximate maximum length, the
+-- actor's role and network address (for the audit log).
 local NOW_MS = tonumber(ARGV[1])
 local NOW_ISO = ARGV[2]
 local ACTOR = ARGV[3]
 local BRANCH = ARGV[4]
 local MAXLEN = ARGV[5]
-local A = 6 -- index of the first script-specific ARGV
+local ROLE = ARGV[6]
+local SOURCE = ARGV[7]
+local A = 8 -- index of the first script-specific ARGV
 
 local function hash(key)
   local flat = redis.call('HGETALL', key)
@@ -47,7 +51,21 @@ local function public_ticket(t)
   }
 end
 
+-- Staff and admin actions also go to the audit log: who, what, when, from which address.
+local STAFF_ROLES = {admin = true, manager = true, staff = true}
+local function audit(action, details)
+  if STAFF_ROLES[ROLE] then
+    redis.call('XADD', k_audit(), 'MAXLEN', '~', MAXLEN, '*', 'actor', ACTOR, 'role', ROLE,
+      'source', SOURCE, 'action', action, 'at', NOW_ISO, 'details', cjson.encode(details))
+  end
+end
+
 local function emit(event_type, payload)
+  local details = {counter = payload.counter}
+  if payload.ticket then details.number = payload.ticket.number; details.ticket = payload.ticket.id end
+  if payload.reason then details.reason = payload.reason end
+  if payload.to_service then details.to_service = payload.to_service end
+  audit(event_type, details)
   payload.type = event_type
   payload.branch = BRANCH
   payload.at = NOW_ISO
@@ -77,9 +95,19 @@ local function position(t)
   return {same_class_ahead = same, other_class_waiting = other, open_counters = open}
 end
 
+-- A counter taken by one member of staff refuses the others (admins may step in).
+local function taken_by_other(c)
+  if ROLE == 'staff' and c.holder and c.holder ~= '' and c.holder ~= ACTOR then
+    return refuse('counter_taken', {state = 'taken', holder = c.holder})
+  end
+  return nil
+end
+
 -- The counter must be open and free to call a ticket.
 local function counter_ready(counter_id)
   local c = hash(k_counter(counter_id)) or {status = 'closed'}
+  local taken = taken_by_other(c)
+  if taken then return nil, taken end
   if c.status ~= 'open' then
     return nil, refuse('counter_not_open', {state = c.status or 'closed'})
   end

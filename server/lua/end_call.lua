@@ -2,6 +2,7 @@
 -- ARGV[A..]: counter id, outcome 'served' | 'no_show'.
 local counter_id, outcome = ARGV[A], ARGV[A + 1]
 local c = hash(k_counter(counter_id)) or {}
+if taken_by_other(c) then return taken_by_other(c) end
 if not c.current or c.current == '' then
   return refuse('no_current_ticket', {state = c.status or 'closed'})
 end

@@ -2,6 +2,9 @@
 -- ARGV[A..]: counter id (who reactivates), number, business day, window ms, places back.
 local counter_id, number, day = ARGV[A], ARGV[A + 1], ARGV[A + 2]
 local window_ms, places_back = tonumber(ARGV[A + 3]), tonumber(ARGV[A + 4])
+if taken_by_other(hash(k_counter(counter_id)) or {}) then
+  return taken_by_other(hash(k_counter(counter_id)) or {})
+end
 local id = redis.call('HGET', k_numbers(day), number)
 if not id then return refuse('not_found') end
 local t = hash(k_ticket(id))

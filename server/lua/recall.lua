@@ -2,6 +2,7 @@
 -- ARGV[A..]: counter id, recent calls kept.
 local counter_id, recent_n = ARGV[A], tonumber(ARGV[A + 1])
 local c = hash(k_counter(counter_id)) or {}
+if taken_by_other(c) then return taken_by_other(c) end
 if not c.current or c.current == '' then
   return refuse('no_current_ticket', {state = c.status or 'closed'})
 end

@@ -7,6 +7,7 @@ local id
 if mode == 'counter' then
   counter_id = subject
   local c = hash(k_counter(counter_id)) or {}
+  if taken_by_other(c) then return taken_by_other(c) end
   if not c.current or c.current == '' then
     return refuse('no_current_ticket', {state = c.status or 'closed'})
   end

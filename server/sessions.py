@@ -1,0 +1,82 @@
+"""Logged-out sessions, known to every server process without a Redis round trip per request.
+
+Logging out records the token's session id in Redis and publishes it; each process keeps the
+revoked ids in memory, loaded at start and updated from the channel. Between the publish and its
+arrival (milliseconds) another process may still accept the token once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from server import keys
+
+log = logging.getLogger("nextup.sessions")
+
+
+class Revocations:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.revoked: dict[str, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def is_revoked(self, session_id: str) -> bool:
+        return session_id in self.revoked
+
+    async def revoke(self, session_id: str, expires: float) -> None:
+        self.revoked[session_id] = expires
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(keys.revoked_sessions(), {session_id: expires})
+            pipe.zremrangebyscore(keys.revoked_sessions(), "-inf", time.time())
+            pipe.publish(keys.REVOCATIONS_CHANNEL, f"{session_id} {expires}")
+            await pipe.execute()
+
+    async def start(self) -> None:
+        pubsub = self.redis.pubsub()
+        await pubsub.subscribe(keys.REVOCATIONS_CHANNEL)
+        # Subscribe first, then load: a revocation published in between is seen either way.
+        await self._load()
+        self._task = asyncio.create_task(self._follow(pubsub))
+
+    async def _load(self) -> None:
+        entries: list[tuple[str, float]] = await self.redis.zrangebyscore(
+            keys.revoked_sessions(), time.time(), "+inf", withscores=True
+        )
+        self.revoked.update({str(member): float(score) for member, score in entries})
+
+    async def _follow(self, pubsub: PubSub) -> None:
+        while True:
+            try:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=30)
+                if message:
+                    session_id, _, expires = str(message["data"]).partition(" ")
+                    self.revoked[session_id] = float(expires or 0)
+                else:
+                    self._prune()
+            except asyncio.CancelledError:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                raise
+            except (RedisError, OSError, ValueError) as exc:
+                log.warning("revocation channel interrupted (%s); reloading", type(exc).__name__)
+                await asyncio.sleep(1)
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.subscribe(keys.REVOCATIONS_CHANNEL)
+                    await self._load()
+
+    def _prune(self) -> None:
+        now = time.time()
+        for session_id in [s for s, exp in self.revoked.items() if exp < now]:
+            del self.revoked[session_id]
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
