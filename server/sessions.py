@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -46,10 +47,11 @@ class Revocations:
         self._task = asyncio.create_task(self._follow(pubsub))
 
     async def _load(self) -> None:
-        entries: list[tuple[str, float]] = await self.redis.zrangebyscore(
+        entries: list[Any] = await self.redis.zrangebyscore(
             keys.revoked_sessions(), time.time(), "+inf", withscores=True
         )
-        self.revoked.update({str(member): float(score) for member, score in entries})
+        for member, score in entries:
+            self.revoked[str(member)] = float(score)
 
     async def _follow(self, pubsub: PubSub) -> None:
         while True:
