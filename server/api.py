@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import time
@@ -12,11 +13,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.auth import PEOPLE, Accounts, Identity, Role, TokenSigner
+from server.branch_config import BranchConfig
 from server.errors import ApiError, forbidden, invalid_field, not_found, unauthorized
 from server.http import JSONResponse, bool_field, read_json, text_field
 from server.rules import TicketStatus
-from server.settings import Settings
 from server.sessions import Revocations
+from server.settings import Settings
 from server.store import Actor, QueueStore
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -32,6 +34,7 @@ class Context:
     accounts: Accounts
     signer: TokenSigner
     revocations: Revocations
+    config: BranchConfig
 
 
 def context(request: Request) -> Context:
@@ -100,6 +103,7 @@ async def login(request: Request) -> Response:
     role, branch, counters = await ctx.accounts.authenticate(username, password)
     ttl = ctx.settings.session_ttl_s if role in PEOPLE else ctx.settings.device_token_ttl_s
     identity = Identity(username, role, branch, counters, time.time() + ttl, secrets.token_urlsafe(12))
+    await ctx.revocations.remember(username, identity.session, identity.expires)
     return JSONResponse(
         {
             "token": ctx.signer.issue(identity),
@@ -119,10 +123,8 @@ async def logout(request: Request) -> Response:
     if identity.role == Role.STAFF:
         actor = actor_of(identity, request)
         for counter in sorted(identity.counters & set(ctx.store.branch.counters)):
-            try:
+            with contextlib.suppress(ApiError):  # not held by this user: nothing to release
                 await ctx.store.take_counter(counter, "release", actor)
-            except ApiError:
-                pass  # not held by this user: nothing to release
     return Response(status_code=204)
 
 

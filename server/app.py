@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import display_ws, openapi
+from server import admin_api, display_ws, openapi
 from server.api import ROUTES, Context
 from server.auth import Accounts, TokenSigner, bootstrap_admin, load_signing_secret
+from server.branch_config import BranchConfig
 from server.clock import Clock, SystemClock
 from server.config import Branch
 from server.fanout import Fanout
@@ -36,15 +37,19 @@ async def openapi_document(request: Request) -> Response:
 def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        redis = Redis.from_url(redis_url, decode_responses=True, max_connections=256)
-        fanout: Fanout | None = None
-        metrics: MetricsConsumer | None = None
-        revocations = Revocations(redis)
-        try:
+        # Each component started registers its own stop on the stack: they stop in reverse order.
+        async with contextlib.AsyncExitStack() as stack:
+            redis = Redis.from_url(redis_url, decode_responses=True, max_connections=256)
+            stack.push_async_callback(redis.aclose)
             accounts = Accounts(redis)
             store = QueueStore(redis, branch, clock or SystemClock())
-            await store.initialise_counters()
+            config = BranchConfig(store)
+            await config.seed(branch)
+            await config.start_watching()
+            stack.push_async_callback(config.stop)
+            revocations = Revocations(redis)
             await revocations.start()
+            stack.push_async_callback(revocations.stop)
             signer = TokenSigner(await load_signing_secret(redis), revocations)
             generated = await bootstrap_admin(accounts, settings.data_dir, settings.admin_password)
             if generated:
@@ -55,27 +60,28 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
                     flush=True,
                 )
             app.state.nextup = Context(
-                settings=settings, store=store, accounts=accounts, signer=signer, revocations=revocations
+                settings=settings,
+                store=store,
+                accounts=accounts,
+                signer=signer,
+                revocations=revocations,
+                config=config,
             )
             app.state.fanout = fanout = await Fanout.start(redis_url, [branch.id])
+            stack.push_async_callback(fanout.stop)
             app.state.metrics = metrics = await MetricsConsumer.start(redis_url, branch, store.clock)
+            stack.push_async_callback(metrics.stop)
             # Long-lived start-up objects never need collecting; freezing them keeps full
             # collections short while requests are served.
             gc.collect()
             gc.freeze()
             log.info("branch %s ready", branch.id)
             yield
-        finally:
-            if metrics is not None:
-                await metrics.stop()
-            if fanout is not None:
-                await fanout.stop()
-            await revocations.stop()
-            await redis.aclose()
 
     return Starlette(
         routes=[
             *ROUTES,
+            *admin_api.ROUTES,
             Route("/api/openapi.json", openapi_document, methods=["GET"]),
             *display_ws.ROUTES,
             *metrics_routes.ROUTES,

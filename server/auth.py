@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -158,6 +159,47 @@ class Accounts:
         )
         await self.redis.sadd(keys.users(), username)
         return True
+
+    async def list_accounts(self) -> list[dict[str, object]]:
+        usernames = sorted(str(u) for u in await self.redis.smembers(keys.users()))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for username in usernames:
+                pipe.hmget(keys.user(username), ["role", "branch", "counters", "disabled"])
+            records = await pipe.execute()
+        return [
+            {
+                "username": username,
+                "role": role,
+                "branch": branch,
+                "counters": [c for c in str(counters or "").split(",") if c],
+                "disabled": disabled == "1",
+            }
+            for username, (role, branch, counters, disabled) in zip(usernames, records, strict=True)
+            if role
+        ]
+
+    async def exists(self, username: str) -> bool:
+        return bool(await self.redis.exists(keys.user(username)))
+
+    async def update(
+        self,
+        username: str,
+        *,
+        password: str | None = None,
+        disabled: bool | None = None,
+        counters: list[str] | None = None,
+    ) -> None:
+        fields: dict[Any, Any] = {}
+        if password is not None:
+            fields["password_hash"] = await asyncio.to_thread(self.hasher.hash, password)
+        if disabled is not None:
+            fields["disabled"] = "1" if disabled else "0"
+        if counters is not None:
+            fields["counters"] = ",".join(counters)
+        if fields:
+            await self.redis.hset(keys.user(username), mapping=fields)
+        if password is not None or disabled is False:
+            await self.redis.delete(keys.login_failures(username))
 
     async def authenticate(self, username: str, password: str) -> tuple[Role, str, frozenset[str]]:
         """Check a password; LOGIN_FAILURE_LIMIT failures in a row lock the account for a while."""

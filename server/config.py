@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -215,12 +215,50 @@ def _parse_hours(v: _Validator, hours: Any) -> tuple[dict[int, tuple[tuple[int, 
 
 
 def parse_config(text: str, source: str = "<config>") -> Branch:
-    v = _Validator(text, source)
+    """A branch from the text of its TOML file; every problem is reported with its line."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{source}: not valid TOML: {exc}"]) from exc
+    return branch_from_data(data, _Validator(text, source))
 
+
+def branch_from_json(data: dict[str, Any]) -> Branch:
+    """A branch from the TOML-shaped JSON that ``branch_to_data`` writes (kept in Redis)."""
+    return branch_from_data(data, _Validator("", "config"))
+
+
+def branch_to_data(branch: Branch) -> dict[str, Any]:
+    """The branch in the shape of its TOML file, as plain JSON-able data."""
+
+    def interval(start: int, end: int) -> str:
+        return f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
+
+    hours: dict[str, Any] = {
+        WEEKDAYS[day]: [interval(*span) for span in spans] or "closed" for day, spans in branch.hours.items()
+    }
+    hours["closed_dates"] = sorted(d.isoformat() for d in branch.closed_dates)
+    return {
+        "branch": {
+            "id": branch.id,
+            "name_zh": branch.name_zh,
+            "name_en": branch.name_en,
+            "timezone": branch.timezone,
+            "number_width": branch.number_width,
+            "priority_cap": branch.priority_cap,
+            "no_show_window_min": branch.no_show_window_min,
+            "no_show_places_back": branch.no_show_places_back,
+            "allow_priority": branch.allow_priority,
+        },
+        "hours": hours,
+        "services": [asdict(service) for service in branch.services.values()],
+        "counters": [
+            {**asdict(counter), "services": list(counter.services)} for counter in branch.counters.values()
+        ],
+    }
+
+
+def branch_from_data(data: dict[str, Any], v: _Validator) -> Branch:
     branch = data.get("branch")
     if not isinstance(branch, dict):
         v.problem(("branch",), "missing [branch] table")

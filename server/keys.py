@@ -77,6 +77,22 @@ def audit(branch: str) -> str:
     return f"{branch_prefix(branch)}audit"
 
 
+def config(branch: str) -> str:
+    """Hash: the branch configuration as TOML-shaped JSON (``json``), its ``version`` and the hash
+    of the branch file last applied (``file_hash``)."""
+    return f"{branch_prefix(branch)}config"
+
+
+def config_channel(branch: str) -> str:
+    """Pub/sub channel: a new configuration version of the branch was saved; reload it."""
+    return f"{branch_prefix(branch)}config_changed"
+
+
+def notice(branch: str) -> str:
+    """Hash: the notices ticker of the branch's displays (text_zh, text_en, emergency, at, by)."""
+    return f"{branch_prefix(branch)}notice"
+
+
 def idempotency(branch: str, key: str) -> str:
     """String: ticket id issued for a client's Idempotency-Key, kept IDEMPOTENCY_TTL_S."""
     return f"{branch_prefix(branch)}idempotency:{key}"
@@ -95,6 +111,11 @@ def users() -> str:
 def revoked_sessions() -> str:
     """Sorted set: session id of a logged-out token -> its expiry (epoch s), pruned after it."""
     return f"{ROOT}:revoked_sessions"
+
+
+def user_sessions(username: str) -> str:
+    """Sorted set: session ids of an account's tokens -> expiry (epoch s); disabling it revokes them."""
+    return f"{ROOT}:user_sessions:{username}"
 
 
 #: Pub/sub channel telling every server process about a revoked session at once.

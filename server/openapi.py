@@ -113,6 +113,13 @@ def schemas(branch: Branch | None) -> dict[str, Schema]:
                 ),
             }
         ),
+        "CounterHolder": obj(
+            {
+                "counter": {"type": "string"},
+                "holder": nullable({"type": "string", "description": "Who has the counter; null once released."}),
+                "status": {"type": "string", "enum": [s.value for s in CounterStatus]},
+            }
+        ),
         "CounterStatusResult": obj(
             {
                 "counter": {"type": "string"},
@@ -148,7 +155,8 @@ def schemas(branch: Branch | None) -> dict[str, Schema]:
                 "services": {"type": "array", "items": {"type": "string"}},
                 "status": {"type": "string", "enum": [s.value for s in CounterStatus]},
                 "reason": nullable({"type": "string"}),
-                "staff": nullable({"type": "string"}),
+                "staff": nullable({"type": "string", "description": "Who opened or paused it."}),
+                "holder": nullable({"type": "string", "description": "Who has taken the counter."}),
                 "current": {"anyOf": [ref("Ticket"), {"type": "null"}]},
             }
         ),
@@ -252,6 +260,11 @@ def schemas(branch: Branch | None) -> dict[str, Schema]:
                              "description": "Counters a staff account works at."},
             },
             required=["username", "password", "role"],
+            # Only an admin account may belong to every branch.
+            **{
+                "if": {"properties": {"role": text(MAX_ROLE, choice([Role.ADMIN.value]))}},
+                "else": {"properties": {"branch": {"not": {"type": "string", "pattern": f"^{SPACE}*\\*{SPACE}*$"}}}},
+            },
         ),
         "NewTicket": obj(
             {"service": service, "priority": {"type": "boolean", "default": False}},
@@ -274,7 +287,7 @@ def error_schema(code: Schema, *, required: list[str] | None = None) -> Schema:
 
 #: 409 codes that name the state which refused the request; the rest name what applies to them.
 _STATEFUL_CONFLICTS = ["invalid_state", "counter_not_open", "counter_busy", "no_current_ticket",
-                       "not_served_here", "reactivation_window_passed"]  # fmt: skip
+                       "not_served_here", "reactivation_window_passed", "counter_taken", "not_taken"]  # fmt: skip
 
 
 def error_responses() -> dict[str, Schema]:
@@ -305,6 +318,10 @@ def error_responses() -> dict[str, Schema]:
             "A field is missing, of the wrong type, too long or not one of the allowed values.",
             error_schema({"const": "invalid_field"}, required=["field"]),
         ),
+        "TooManyFailures": response(
+            "Too many failed logins in a row: the account is locked for a while.",
+            error_schema({"enum": ["locked", "rate_limited"]}),
+        ),
         "Unavailable": response(
             "The queue store (Redis) cannot be reached; try again shortly.",
             error_schema({"const": "unavailable"}),
@@ -330,7 +347,7 @@ def conflict(codes: list[str], description: str) -> Schema:
 
 
 _ERRORS = {400: "Malformed", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 413: "TooLarge",
-           422: "InvalidField", 503: "Unavailable"}  # fmt: skip
+           422: "InvalidField", 429: "TooManyFailures", 503: "Unavailable"}  # fmt: skip
 
 
 def operation(
@@ -397,6 +414,9 @@ COUNTER_ACTION_DOCS: dict[str, tuple[str, str | None, list[str], str]] = {
     "pause": ("Pause the counter, with a reason for the display", "PauseReason",
               ["invalid_state", "counter_busy"], ""),
     "close": ("Close the counter", None, ["invalid_state", "counter_busy"], ""),
+    "take": ("Take the counter: one member of staff works it at a time", None, ["counter_taken"], ""),
+    "release": ("Release the counter taken before", None, ["counter_taken", "not_taken"],
+                "Admins may release a counter whoever holds it."),
 }
 
 
@@ -413,7 +433,7 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
         "name": "Idempotency-Key",
         "in": "header",
         "required": False,
-        "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]{1,100}$"},
+        "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]{0,100}$"},
         "description": "Repeat a request with the same key within 24 h to get the same ticket back, "
         "not a second one (a kiosk retrying after a lost reply).",
     }
@@ -423,9 +443,16 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
         "/api/login": {
             "post": operation(
                 "login", "Log in; returns a bearer token", returns(200, "Login", "Logged in."),
-                [*body_errors, 401, 422, 503], body="LoginRequest", tag="accounts",
+                [*body_errors, 401, 422, 429, 503], body="LoginRequest", tag="accounts",
                 description="Tokens of people (admin, manager, staff) last 12 h, of devices (kiosk, "
-                "display) 366 days. A wrong username or password is 401.",
+                "display) 366 days. A wrong username or password is 401; five in a row lock the "
+                "account for 15 minutes (429 locked).",
+            )
+        },
+        "/api/logout": {
+            "post": operation(
+                "logout", "End the session: the token stops working; a staff member's counters are released",
+                {"204": {"description": "Logged out."}}, [401, 503], roles=list(Role), tag="accounts",
             )
         },
         "/api/users": {
@@ -491,6 +518,24 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
                 conflicts=conflict(["invalid_state"], "The ticket is served, a no-show or cancelled."),
             ),
         },
+        "/api/branches/{branch}/metrics": {
+            "parameters": [p_branch],
+            "get": operation(
+                "getBranchMetrics", "Waiting and service figures of a range of days (docs/metrics.md)",
+                {"200": {"description": "The report, as JSON or as CSV.",
+                         "content": {_JSON: {"schema": {"type": "object"}},
+                                     "text/csv": {"schema": {"type": "string"}}}}},
+                [401, 403, 404, 422, 503], roles=[Role.ADMIN, Role.MANAGER], tag="branch",
+                parameters=[
+                    {"name": "from", "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
+                     "description": "First local day (default: `to`)."},
+                    {"name": "to", "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
+                     "description": "Last local day (default: today); at most 400 days after `from`."},
+                    {"name": "format", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"}},
+                ],
+            ),
+        },
         "/healthz": {
             "get": operation(
                 "health", "Liveness and Redis reachability", returns(200, "Health", "Up."), [503], tag="ops"
@@ -512,6 +557,8 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
                   "204": {"description": "Nothing waits for this counter's services."}}
         elif action in ("open", "pause", "close"):
             ok = returns(200, "CounterStatusResult", "The counter's new status.")
+        elif action in ("take", "release"):
+            ok = returns(200, "CounterHolder", "Who has the counter now.")
         else:
             ok = returns(200, "Ticket", "The ticket after the action.")
         errors = [*body_errors, 401, 403, 404, 503]

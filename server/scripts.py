@@ -18,6 +18,9 @@ SCRIPT_NAMES = (
     "branch_state",
     "sync_counters",
     "take_counter",
+    "seed_config",
+    "save_config",
+    "post_notice",
 )
 
 

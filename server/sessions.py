@@ -39,6 +39,23 @@ class Revocations:
             pipe.publish(keys.REVOCATIONS_CHANNEL, f"{session_id} {expires}")
             await pipe.execute()
 
+    async def remember(self, username: str, session_id: str, expires: float) -> None:
+        """Record a new session of an account, so that disabling the account can end it."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(keys.user_sessions(username), {session_id: expires})
+            pipe.zremrangebyscore(keys.user_sessions(username), "-inf", time.time())
+            pipe.expireat(keys.user_sessions(username), int(expires) + 1)
+            await pipe.execute()
+
+    async def revoke_user(self, username: str) -> int:
+        """End every live session of an account; returns how many."""
+        entries: list[Any] = await self.redis.zrangebyscore(
+            keys.user_sessions(username), time.time(), "+inf", withscores=True
+        )
+        for session_id, expires in entries:
+            await self.revoke(str(session_id), float(expires))
+        return len(entries)
+
     async def start(self) -> None:
         pubsub = self.redis.pubsub()
         await pubsub.subscribe(keys.REVOCATIONS_CHANNEL)

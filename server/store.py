@@ -61,7 +61,7 @@ class QueueStore:
         self.clock = clock
         self.prefix = keys.branch_prefix(branch.id)
 
-    async def _run(self, script: str, actor: Actor, *args: str | int | float) -> tuple[Json, datetime]:
+    async def run_script(self, script: str, actor: Actor, *args: str | int | float) -> tuple[Json, datetime]:
         now = self.clock.now()
         local = now.astimezone(self.branch.zone)
         head = (
@@ -118,7 +118,7 @@ class QueueStore:
             raise ApiError(409, refusal.code, refusal.message, message_zh=refusal.message_zh)
         for _ in range(3):
             now = self.clock.now()
-            result, _ = await self._run(
+            result, _ = await self.run_script(
                 "issue_ticket",
                 actor,
                 new_ticket_id(),
@@ -138,13 +138,13 @@ class QueueStore:
         return self.with_position(result["ticket"], result["position"])
 
     async def get_ticket(self, ticket_id: str) -> Json:
-        result, _ = await self._run("ticket_view", NOBODY, ticket_id)
+        result, _ = await self.run_script("ticket_view", NOBODY, ticket_id)
         if "error" in result:
             raise self._refusal(result)
         return self.with_position(result["ticket"], result["position"])
 
     async def call_next(self, counter: str, actor: Actor) -> Json | None:
-        result, _ = await self._run(
+        result, _ = await self.run_script(
             "call_next",
             actor,
             counter,
@@ -160,7 +160,7 @@ class QueueStore:
 
     async def call_number(self, counter: str, number: str, actor: Actor) -> Json:
         day = rules.business_day(self.branch, self.clock.now()).isoformat()
-        result, _ = await self._run(
+        result, _ = await self.run_script(
             "call_number",
             actor,
             counter,
@@ -174,20 +174,20 @@ class QueueStore:
         return self.with_position(result["ticket"], None)
 
     async def recall(self, counter: str, actor: Actor) -> Json:
-        result, _ = await self._run("recall", actor, counter, keys.RECENT_CALLS)
+        result, _ = await self.run_script("recall", actor, counter, keys.RECENT_CALLS)
         if "error" in result:
             raise self._refusal(result, counter=counter)
         return self.with_position(result["ticket"], None)
 
     async def end_call(self, counter: str, outcome: rules.TicketStatus, actor: Actor) -> Json:
-        result, _ = await self._run("end_call", actor, counter, outcome.value)
+        result, _ = await self.run_script("end_call", actor, counter, outcome.value)
         if "error" in result:
             raise self._refusal(result, counter=counter)
         return self.with_position(result["ticket"], None)
 
     async def transfer(self, actor: Actor, to_service: str, *, counter: str = "", ticket_id: str = "") -> Json:
         mode, subject = ("counter", counter) if counter else ("ticket", ticket_id)
-        result, _ = await self._run(
+        result, _ = await self.run_script(
             "transfer", actor, mode, subject, to_service
         )
         if "error" in result:
@@ -195,7 +195,7 @@ class QueueStore:
         return self.with_position(result["ticket"], result["position"])
 
     async def cancel(self, ticket_id: str) -> Json:
-        result, _ = await self._run("cancel", Actor("holder"), ticket_id)
+        result, _ = await self.run_script("cancel", Actor("holder"), ticket_id)
         if "error" in result:
             raise self._refusal(result)
         return self.with_position(result["ticket"], None)
@@ -203,7 +203,7 @@ class QueueStore:
     async def reactivate(self, counter: str, number: str, actor: Actor) -> Json:
         now = self.clock.now()
         day = rules.business_day(self.branch, now).isoformat()
-        result, _ = await self._run(
+        result, _ = await self.run_script(
             "reactivate",
             actor,
             counter,
@@ -218,7 +218,7 @@ class QueueStore:
 
     async def set_counter_status(self, counter: str, action: str, actor: Actor, reason: str = "") -> Json:
         services = self.branch.counters[counter].services
-        result, _ = await self._run("counter_status", actor, counter, action, reason, *services)
+        result, _ = await self.run_script("counter_status", actor, counter, action, reason, *services)
         if "error" in result:
             raise self._refusal(result, counter=counter)
         result.pop("seq", None)
@@ -226,7 +226,7 @@ class QueueStore:
 
     async def take_counter(self, counter: str, action: str, actor: Actor) -> Json:
         """Take a counter for ``actor`` (one member of staff at a time) or release it."""
-        result, _ = await self._run("take_counter", actor, counter, action)
+        result, _ = await self.run_script("take_counter", actor, counter, action)
         if "error" in result:
             raise self._refusal(result, counter=counter)
         result.pop("seq", None)
@@ -234,7 +234,7 @@ class QueueStore:
 
     async def state(self) -> Json:
         services = list(self.branch.services)
-        result, _ = await self._run(
+        result, _ = await self.run_script(
             "branch_state", NOBODY, len(services), *services, *self.branch.counters
         )
         for entry in result["services"]:
@@ -255,4 +255,4 @@ class QueueStore:
         triples: list[str] = []
         for counter in self.branch.counters.values():
             triples += [counter.id, counter.initial_status, ",".join(counter.services)]
-        await self._run("sync_counters", NOBODY, *triples)
+        await self.run_script("sync_counters", NOBODY, *triples)

@@ -89,6 +89,12 @@ class Api:
             headers=self.auth(self.admin()),
         )
 
+    def counter_as(self, token: str, counter: str, action: str, body: dict[str, Any] | None = None,
+                   branch: str = "main") -> httpx.Response:
+        return self.http.post(
+            f"/api/branches/{branch}/counters/{counter}/{action}", json=body or {}, headers=self.auth(token)
+        )
+
     def state(self, branch: str = "main") -> dict[str, Any]:
         response = self.http.get(f"/api/branches/{branch}/state", headers=self.auth(self.admin()))
         assert response.status_code == 200, response.text

@@ -18,7 +18,12 @@ for i = A + n + 1, #ARGV do
 end
 local recent = {}
 for _, raw in ipairs(redis.call('LRANGE', k_recent(), 0, -1)) do table.insert(recent, cjson.decode(raw)) end
+local n_zh, n_en, n_em, n_at = unpack(redis.call('HMGET', k_notice(), 'text_zh', 'text_en', 'emergency', 'at'))
+local notice = cjson.null
+if (n_zh and n_zh ~= '') or (n_en and n_en ~= '') then
+  notice = {text_zh = n_zh or '', text_en = n_en or '', emergency = (n_em == '1'), at = n_at}
+end
 local last = redis.call('XREVRANGE', k_events(), '+', '-', 'COUNT', 1)
 local seq = cjson.null
 if last[1] then seq = last[1][1] end
-return reply({services = services, counters = counters, recent_calls = recent, seq = seq})
+return reply({services = services, counters = counters, recent_calls = recent, seq = seq, notice = notice})

@@ -15,6 +15,8 @@ local function k_recent() return P .. 'recent_calls' end
 local function k_idempotency(key) return P .. 'idempotency:' .. key end
 local function k_open_counters() return P .. 'open_counters' end
 local function k_audit() return P .. 'audit' end
+local function k_config() return P .. 'config' end
+local function k_notice() return P .. 'notice' end
 
 -- Every script's first ARGVs: now in ms, now as ISO 8601 with the branch's offset, the actor
 -- (username or device), the branch id, the event stream's approximate maximum length, the
@@ -137,4 +139,28 @@ local function call_ticket(t, counter_id, c, recent_n, event_type)
   redis.call('LTRIM', k_recent(), 0, recent_n - 1)
   local seq = emit(event_type, {ticket = public_ticket(called), counter = counter_id, staff = ACTOR})
   return reply({ticket = public_ticket(called), seq = seq})
+end
+
+-- Give counters seen for the first time their initial status, then recount the open counters of
+-- every service. `counters` is a list of {id, initial_status, services = {...}}.
+local function sync_counters(counters)
+  redis.call('DEL', k_open_counters())
+  for _, c in ipairs(counters) do
+    redis.call('HSETNX', k_counter(c.id), 'status', c.initial_status)
+    if redis.call('HGET', k_counter(c.id), 'status') == 'open' then
+      for _, service in ipairs(c.services) do
+        redis.call('HINCRBY', k_open_counters(), service, 1)
+      end
+    end
+  end
+end
+
+-- Store a new branch configuration (TOML-shaped JSON), tell every process, record the event.
+local function store_config(json, source, channel)
+  local version = redis.call('HINCRBY', k_config(), 'version', 1)
+  redis.call('HSET', k_config(), 'json', json)
+  sync_counters(cjson.decode(json).counters)
+  redis.call('PUBLISH', channel, version)
+  local seq = emit('config_changed', {source = source, version = version})
+  return version, seq
 end

@@ -1,13 +1,10 @@
--- At start-up: give counters seen for the first time their initial status, then recount the open
--- counters of every service from the statuses and the configuration.
+-- At start-up: give counters seen for the first time their initial status, recount open counters.
 -- ARGV[A..]: triples of counter id, initial status, comma-separated services.
-redis.call('DEL', k_open_counters())
+local counters = {}
 for i = A, #ARGV, 3 do
-  redis.call('HSETNX', k_counter(ARGV[i]), 'status', ARGV[i + 1])
-  if redis.call('HGET', k_counter(ARGV[i]), 'status') == 'open' then
-    for service in string.gmatch(ARGV[i + 2], '[^,]+') do
-      redis.call('HINCRBY', k_open_counters(), service, 1)
-    end
-  end
+  local services = {}
+  for service in string.gmatch(ARGV[i + 2], '[^,]+') do table.insert(services, service) end
+  table.insert(counters, {id = ARGV[i], initial_status = ARGV[i + 1], services = services})
 end
+sync_counters(counters)
 return reply({ok = true})

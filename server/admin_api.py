@@ -1,0 +1,246 @@
+"""Administration over HTTP: the branch configuration, accounts, notices and the audit log.
+
+Configuration changes are saved in Redis (``server.branch_config``) and apply at once to every
+server process; each is a ``config_changed`` event and an audit entry.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import keys
+from server.api import (
+    _USERNAME,
+    actor_of,
+    branch_store,
+    context,
+    identify,
+)
+from server.auth import Identity, Role
+from server.config import WEEKDAYS, branch_to_data
+from server.errors import ApiError, invalid_field, not_found
+from server.http import JSONResponse, bool_field, read_json, text_field
+
+_SERVICE_FIELDS = ("prefix", "name_zh", "name_en", "target_wait_min", "daily_cap",
+                   "stop_issuing_before_close_min", "average_handling_s")  # fmt: skip
+_COUNTER_FIELDS = ("name_zh", "name_en", "services", "initial_status")
+_BRANCH_FIELDS = ("name_zh", "name_en", "timezone", "number_width", "priority_cap", "no_show_window_min",
+                  "no_show_places_back", "allow_priority")  # fmt: skip
+
+
+def admin_of(request: Request, *roles: Role) -> Identity:
+    ctx = context(request)
+    identity = identify(request, ctx)
+    identity.require_branch(branch_store(request, ctx).branch.id)
+    identity.require_role(*(roles or (Role.ADMIN,)))
+    return identity
+
+
+def pick(data: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise invalid_field(unknown[0], f"Unknown field {unknown[0]!r}; allowed: {', '.join(allowed)}")
+    return data
+
+
+async def get_config(request: Request) -> Response:
+    admin_of(request, Role.ADMIN, Role.MANAGER)
+    ctx = context(request)
+    await ctx.config.reload()
+    return JSONResponse({**branch_to_data(ctx.store.branch), "version": ctx.config.version})
+
+
+async def save(request: Request, change: Any) -> Response:
+    identity = admin_of(request)
+    ctx = context(request)
+    await ctx.config.update(change, actor_of(identity, request))
+    return JSONResponse({**branch_to_data(ctx.store.branch), "version": ctx.config.version})
+
+
+async def put_service(request: Request) -> Response:
+    ctx = context(request)
+    body = pick(await read_json(request, ctx.settings.max_body_bytes), _SERVICE_FIELDS)
+    service_id: str = request.path_params["service"]
+
+    def change(data: dict[str, Any]) -> None:
+        for entry in data["services"]:
+            if entry["id"] == service_id:
+                entry.update(body)
+                return
+        data["services"].append({"id": service_id, "prefix": service_id[:1].upper(), **body})
+
+    return await save(request, change)
+
+
+async def delete_service(request: Request) -> Response:
+    service_id: str = request.path_params["service"]
+    store = branch_store(request, context(request))
+    if service_id not in store.branch.services:
+        raise not_found(f"Service {service_id}")
+    waiting = (await store.state())["services"]
+    if any(s["id"] == service_id and s["waiting"] for s in waiting):
+        raise ApiError(409, "service_busy", f"Tickets of service {service_id} are still waiting", state="waiting")
+
+    def change(data: dict[str, Any]) -> None:
+        data["services"] = [s for s in data["services"] if s["id"] != service_id]
+        for counter in data["counters"]:
+            counter["services"] = [s for s in counter["services"] if s != service_id]
+
+    return await save(request, change)
+
+
+async def put_counter(request: Request) -> Response:
+    ctx = context(request)
+    body = pick(await read_json(request, ctx.settings.max_body_bytes), _COUNTER_FIELDS)
+    counter_id: str = request.path_params["counter"]
+
+    def change(data: dict[str, Any]) -> None:
+        for entry in data["counters"]:
+            if entry["id"] == counter_id:
+                entry.update(body)
+                return
+        data["counters"].append(
+            {"id": counter_id, "name_zh": f"{counter_id}号窗口", "name_en": f"Counter {counter_id}", **body}
+        )
+
+    return await save(request, change)
+
+
+async def delete_counter(request: Request) -> Response:
+    counter_id: str = request.path_params["counter"]
+    store = branch_store(request, context(request))
+    if counter_id not in store.branch.counters:
+        raise not_found(f"Counter {counter_id}")
+    counters = (await store.state())["counters"]
+    if any(c["id"] == counter_id and c["status"] != "closed" for c in counters):
+        raise ApiError(409, "counter_not_closed", f"Close counter {counter_id} first", state="open")
+
+    def change(data: dict[str, Any]) -> None:
+        data["counters"] = [c for c in data["counters"] if c["id"] != counter_id]
+
+    return await save(request, change)
+
+
+async def put_hours(request: Request) -> Response:
+    ctx = context(request)
+    body = pick(await read_json(request, ctx.settings.max_body_bytes), (*WEEKDAYS, "closed_dates"))
+
+    def change(data: dict[str, Any]) -> None:
+        data["hours"].update(body)
+
+    return await save(request, change)
+
+
+async def put_branch_settings(request: Request) -> Response:
+    ctx = context(request)
+    body = pick(await read_json(request, ctx.settings.max_body_bytes), _BRANCH_FIELDS)
+
+    def change(data: dict[str, Any]) -> None:
+        data["branch"].update(body)
+
+    return await save(request, change)
+
+
+async def post_notice(request: Request) -> Response:
+    identity = admin_of(request, Role.ADMIN, Role.MANAGER)
+    ctx = context(request)
+    body = await read_json(request, ctx.settings.max_body_bytes)
+    text_zh = text_field(body, "text_zh", max_length=500, required=False)
+    text_en = text_field(body, "text_en", max_length=500, required=False)
+    emergency = bool_field(body, "emergency", False)
+    result, _ = await ctx.store.run_script(
+        "post_notice", actor_of(identity, request), text_zh, text_en, "1" if emergency else "0"
+    )
+    result.pop("seq", None)
+    return JSONResponse(result)
+
+
+async def list_users(request: Request) -> Response:
+    ctx = context(request)
+    identify(request, ctx).require_role(Role.ADMIN)
+    return JSONResponse({"users": await ctx.accounts.list_accounts()})
+
+
+async def patch_user(request: Request) -> Response:
+    """Disable or enable an account, reset its password, assign its counters."""
+    ctx = context(request)
+    identity = identify(request, ctx)
+    identity.require_role(Role.ADMIN)
+    username: str = request.path_params["username"]
+    if not _USERNAME.match(username) or not await ctx.accounts.exists(username):
+        raise not_found(f"User {username}")
+    body = pick(await read_json(request, ctx.settings.max_body_bytes), ("password", "disabled", "counters"))
+    password = text_field(body, "password", max_length=1024) if "password" in body else None
+    if password is not None and len(password) < 8:
+        raise invalid_field("password", "The password must have at least 8 characters")
+    disabled = bool_field(body, "disabled", False) if "disabled" in body else None
+    if disabled and username == identity.username:
+        raise invalid_field("disabled", "You cannot disable your own account")
+    counters = body.get("counters")
+    if counters is not None:
+        if not isinstance(counters, list) or not all(isinstance(c, str) for c in counters):
+            raise invalid_field("counters", "'counters' must be a list of counter ids")
+        unknown = [c for c in counters if c not in ctx.store.branch.counters]
+        if unknown:
+            raise invalid_field("counters", f"Unknown counters: {', '.join(unknown)}")
+    await ctx.accounts.update(username, password=password, disabled=disabled, counters=counters)
+    ended = 0
+    if password is not None or disabled or counters is not None:
+        # Tokens carry role and counters: end the sessions so the change applies at once.
+        ended = await ctx.revocations.revoke_user(username)
+    await ctx.store.redis.xadd(
+        keys.audit(ctx.store.branch.id),
+        {
+            "actor": identity.username,
+            "role": identity.role.value,
+            "source": request.client.host if request.client else "",
+            "action": "user_changed",
+            "at": ctx.store.clock.now().astimezone(ctx.store.branch.zone).isoformat(timespec="milliseconds"),
+            "details": json.dumps(
+                {"username": username, "password_reset": password is not None, "disabled": disabled,
+                 "counters": counters, "sessions_ended": ended}
+            ),
+        },
+        maxlen=keys.EVENT_STREAM_MAXLEN,
+        approximate=True,
+    )
+    users = {u["username"]: u for u in await ctx.accounts.list_accounts()}
+    return JSONResponse(users[username])
+
+
+async def get_audit(request: Request) -> Response:
+    """The newest audit entries first; ``?count=`` (default 100, at most 1000)."""
+    admin_of(request)
+    ctx = context(request)
+    raw = request.query_params.get("count", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise invalid_field("count", "'count' must be a whole number from 1 to 1000")
+    entries = cast(list[Any], await ctx.store.redis.xrevrange(keys.audit(ctx.store.branch.id), count=int(raw)))
+    return JSONResponse(
+        {
+            "entries": [
+                {**fields, "id": entry_id, "details": json.loads(fields.get("details") or "{}")}
+                for entry_id, fields in entries
+            ]
+        }
+    )
+
+
+ROUTES = [
+    Route("/api/branches/{branch}/config", get_config, methods=["GET"]),
+    Route("/api/branches/{branch}/config/branch", put_branch_settings, methods=["PUT"]),
+    Route("/api/branches/{branch}/config/hours", put_hours, methods=["PUT"]),
+    Route("/api/branches/{branch}/config/services/{service}", put_service, methods=["PUT"]),
+    Route("/api/branches/{branch}/config/services/{service}", delete_service, methods=["DELETE"]),
+    Route("/api/branches/{branch}/config/counters/{counter}", put_counter, methods=["PUT"]),
+    Route("/api/branches/{branch}/config/counters/{counter}", delete_counter, methods=["DELETE"]),
+    Route("/api/branches/{branch}/notice", post_notice, methods=["POST"]),
+    Route("/api/branches/{branch}/audit", get_audit, methods=["GET"]),
+    Route("/api/users", list_users, methods=["GET"]),
+    Route("/api/users/{username}", patch_user, methods=["PATCH"]),
+]

@@ -1,0 +1,117 @@
+"""The branch configuration, kept in Redis so that admin changes apply at once to every process.
+
+At start the branch file is applied when it changed since it was last applied; otherwise the
+stored configuration (with the changes made since in the admin pages) stays. Every save bumps a
+version, publishes it, and appends a ``config_changed`` event; each process reloads on the
+message. A save based on an old version is refused and retried on the fresh one, so two admins
+editing different things at once both keep their change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from server import keys
+from server.config import Branch, branch_from_json, branch_to_data
+from server.errors import ApiError, ConfigError, invalid_field
+from server.store import NOBODY, Actor, QueueStore
+
+log = logging.getLogger("nextup.config")
+
+#: Attempts of a read-modify-write of the configuration before giving up (409).
+SAVE_ATTEMPTS = 5
+
+
+def data_hash(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+class BranchConfig:
+    def __init__(self, store: QueueStore) -> None:
+        self.store = store
+        self.version = 0
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def channel(self) -> str:
+        return keys.config_channel(self.store.branch.id)
+
+    async def seed(self, from_file: Branch) -> None:
+        data = branch_to_data(from_file)
+        result, _ = await self.store.run_script(
+            "seed_config", NOBODY, json.dumps(data, ensure_ascii=False), data_hash(data), self.channel
+        )
+        self._apply(result["json"], int(result["version"]))
+
+    def _apply(self, raw: str, version: int) -> None:
+        if version <= self.version:
+            return
+        try:
+            self.store.branch = branch_from_json(json.loads(raw))
+            self.version = version
+        except (ConfigError, ValueError) as exc:
+            log.error("stored configuration version %s is invalid: %s", version, exc)
+
+    async def reload(self) -> None:
+        raw, version = await self.store.redis.hmget(keys.config(self.store.branch.id), ["json", "version"])
+        if raw and version:
+            self._apply(str(raw), int(version))
+
+    async def update(self, change: Callable[[dict[str, Any]], None], actor: Actor) -> Branch:
+        """Apply ``change`` to the current configuration data and save it; 422 when it is invalid."""
+        for _ in range(SAVE_ATTEMPTS):
+            await self.reload()
+            data = branch_to_data(self.store.branch)
+            change(data)
+            try:
+                branch = branch_from_json(data)
+            except ConfigError as exc:
+                raise invalid_field("config", "; ".join(p.removeprefix("config: ") for p in exc.problems)) from exc
+            result, _ = await self.store.run_script(
+                "save_config",
+                actor,
+                json.dumps(data, ensure_ascii=False),
+                self.version,
+                self.channel,
+            )
+            if "error" not in result:
+                self._apply(json.dumps(data, ensure_ascii=False), int(result["version"]))
+                return branch
+        raise ApiError(409, "config_changed", "The configuration kept changing; try again")
+
+    async def start_watching(self) -> None:
+        pubsub = self.store.redis.pubsub()
+        await pubsub.subscribe(self.channel)
+        await self.reload()
+        self._task = asyncio.create_task(self._follow(pubsub))
+
+    async def _follow(self, pubsub: PubSub) -> None:
+        while True:
+            try:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=30)
+                if message:
+                    await self.reload()
+            except asyncio.CancelledError:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("configuration channel interrupted (%s); reloading", type(exc).__name__)
+                await asyncio.sleep(1)
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.subscribe(self.channel)
+                    await self.reload()
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

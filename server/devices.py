@@ -1,0 +1,159 @@
+"""Device health: what kiosks report over their websocket, kept in Redis, and the endpoint that shows it.
+
+A kiosk sends a heartbeat with its printer's status every few seconds (``server.kiosk_ws``); each
+one overwrites the kiosk's record. A record whose last heartbeat is older than ``STALE_AFTER_S``
+counts as offline whatever it last said, so a kiosk that lost power shows up without anyone
+having to notice its silence.
+
+``GET /api/branches/{branch}/devices`` (admin, manager) answers::
+
+    {"branch": "main", "devices": [
+      {"device": "kiosk1", "role": "kiosk", "address": "10.0.0.21", "connected": true,
+       "online": true, "last_heartbeat": "2026-03-02T09:00:05.120+08:00", "heartbeat_age_s": 1.2,
+       "status": "ok" | "printer_unavailable" | "offline",
+       "printer": {"online": true, "paper_out": false, "paper_near_end": false, "cover_open": false,
+                   "error": null, "available": true}}]}
+
+The Redis keys live here for now (hash-tagged by branch like every key in ``server.keys``, which is
+where they belong once this settles).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import keys
+from server.api import branch_store, context, identify
+from server.auth import Role
+from server.http import JSONResponse
+
+#: A device silent this long (three missed heartbeats) is reported offline.
+STALE_AFTER_S = 15.0
+#: Longest printer error text kept; a device cannot fill Redis through its heartbeat.
+MAX_ERROR_CHARS = 300
+
+
+def device_health(branch: str) -> str:
+    """Hash: device name (its account's username) -> JSON health record (see ``HealthRecord``)."""
+    return f"{keys.branch_prefix(branch)}devices"
+
+
+def kiosk_issues(branch: str, device: str) -> str:
+    """Sorted set: request ids a kiosk issued tickets for -> ms, the window of its rate limit."""
+    return f"{keys.branch_prefix(branch)}kiosk_issues:{device}"
+
+
+@dataclass(frozen=True)
+class PrinterHealth:
+    """A ticket printer's condition as its kiosk reports it."""
+
+    online: bool = True
+    paper_out: bool = False
+    paper_near_end: bool = False
+    cover_open: bool = False
+    #: The last printing error, in words; None when the last attempt worked.
+    error: str | None = None
+
+    @property
+    def available(self) -> bool:
+        """True when a ticket sent now is expected to print."""
+        return self.online and not (self.paper_out or self.cover_open) and self.error is None
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "available": self.available}
+
+    @classmethod
+    def from_json(cls, data: object) -> PrinterHealth:
+        """Parse a heartbeat's ``printer`` object; ValueError naming the bad field."""
+        if not isinstance(data, dict):
+            raise ValueError("'printer' must be an object")
+        flags: dict[str, bool] = {}
+        for name in ("online", "paper_out", "paper_near_end", "cover_open"):
+            value = data.get(name, name == "online")
+            if not isinstance(value, bool):
+                raise ValueError(f"'printer.{name}' must be true or false")
+            flags[name] = value
+        error = data.get("error")
+        if error is not None and not isinstance(error, str):
+            raise ValueError("'printer.error' must be a string or null")
+        return cls(**flags, error=error[:MAX_ERROR_CHARS] if error else None)
+
+
+async def record_heartbeat(
+    redis: Redis, branch: str, device: str, role: str, address: str, printer: PrinterHealth, now: datetime
+) -> None:
+    """Store the device's latest heartbeat (overwriting the previous one)."""
+    record = {
+        "device": device,
+        "role": role,
+        "address": address,
+        "connected": True,
+        "last_heartbeat": now.isoformat(timespec="milliseconds"),
+        "last_heartbeat_ms": int(now.timestamp() * 1000),
+        "printer": asdict(printer),
+    }
+    await redis.hset(device_health(branch), device, json.dumps(record, ensure_ascii=False))
+
+
+async def record_disconnect(redis: Redis, branch: str, device: str) -> None:
+    """Mark the device's record disconnected, keeping its last printer status for the report."""
+    raw = await redis.hget(device_health(branch), device)
+    if raw is None:
+        return
+    record = json.loads(raw)
+    record["connected"] = False
+    await redis.hset(device_health(branch), device, json.dumps(record, ensure_ascii=False))
+
+
+def describe(record: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A stored record as the devices endpoint shows it: with its age and an overall status."""
+    age = max(0.0, now.timestamp() - record.get("last_heartbeat_ms", 0) / 1000)
+    online = bool(record.get("connected")) and age <= STALE_AFTER_S
+    try:
+        printer = PrinterHealth.from_json(record.get("printer", {}))
+    except ValueError:
+        printer = PrinterHealth(online=False, error="unreadable printer status")
+    status = "offline" if not online else "ok" if printer.available else "printer_unavailable"
+    return {
+        "device": record.get("device"),
+        "role": record.get("role"),
+        "address": record.get("address"),
+        "connected": bool(record.get("connected")),
+        "online": online,
+        "last_heartbeat": record.get("last_heartbeat"),
+        "heartbeat_age_s": round(age, 1),
+        "status": status,
+        "printer": printer.as_json(),
+    }
+
+
+async def list_devices(redis: Redis, branch: str, now: datetime) -> list[dict[str, Any]]:
+    raw: dict[str, str] = await redis.hgetall(device_health(branch))
+    records = []
+    for text in raw.values():
+        try:
+            records.append(describe(json.loads(text), now))
+        except (ValueError, TypeError, AttributeError):
+            continue  # a record this version cannot read is left out rather than failing the report
+    return sorted(records, key=lambda r: str(r["device"]))
+
+
+async def branch_devices(request: Request) -> Response:
+    ctx = context(request)
+    identity = identify(request, ctx)
+    store = branch_store(request, ctx)
+    identity.require_branch(store.branch.id)
+    identity.require_role(Role.MANAGER, Role.ADMIN)
+    devices = await list_devices(store.redis, store.branch.id, store.clock.now())
+    return JSONResponse({"branch": store.branch.id, "devices": devices})
+
+
+ROUTES = [Route("/api/branches/{branch}/devices", branch_devices, methods=["GET"])]

@@ -1,0 +1,9 @@
+-- Save a configuration edited from version `base`; refused when someone saved in between.
+-- ARGV[A..]: configuration JSON, base version, the change channel.
+local json, base, channel = ARGV[A], tonumber(ARGV[A + 1]), ARGV[A + 2]
+local current = tonumber(redis.call('HGET', k_config(), 'version') or '0')
+if current ~= base then
+  return refuse('config_changed', {state = 'changed', version = current})
+end
+local version, seq = store_config(json, 'admin', channel)
+return reply({version = version, seq = seq})

@@ -1,0 +1,10 @@
+"""Service-efficiency metrics computed from each branch's event stream.
+
+- ``tally``: events -> per-day tallies and duration samples (no I/O);
+- ``stats``: percentiles, service level, utilisation, Erlang C staffing (no I/O);
+- ``consumer``: the consumer group member that applies every event exactly once;
+- ``report``: a date range's metrics as JSON or CSV;
+- ``prometheus``: the ``/metrics`` exposition for operations;
+- ``routes``: the HTTP endpoints; ``report_cli``: ``nextup report``;
+- ``keys``: the Redis keys (to be merged into ``server/keys.py``).
+"""

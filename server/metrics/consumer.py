@@ -1,0 +1,293 @@
+"""Following a branch's event stream into the metrics, every event counted exactly once.
+
+Each server process joins the consumer group ``metrics`` of each branch it serves under a name of
+its own. The group spreads new entries over the processes and remembers what each has not yet
+acknowledged, so entries held by a process that died are claimed by another (``XAUTOCLAIM``).
+
+Counting exactly once does not rest on the group: ``apply_pending`` applies, in one MULTI/EXEC
+guarded by WATCH on ``metrics:applied``, every entry after the last applied id, in stream order, and
+moves that id forward in the same transaction. Whichever process is handed an entry first applies
+it and everything before it; an entry delivered again (after a crash between applying and
+``XACK``, or to a second process) finds its id already applied and only gets acknowledged. So a
+restart can neither count an event twice nor skip one, and the order of application is the
+stream's even with several processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError, WatchError
+
+from server import events, keys
+from server.clock import Clock
+from server.config import Branch
+from server.metrics import keys as metric_keys
+from server.metrics.prometheus import Exporter
+from server.metrics.report import rollup_from_raw
+from server.metrics.tally import CounterState, Tally, fold
+
+log = logging.getLogger("nextup.metrics")
+
+#: Entries applied per transaction: large enough to catch up quickly, small enough to keep one
+#: transaction well under a millisecond of Redis time per hundred events.
+APPLY_BATCH = 200
+#: Entries read from the group at a time.
+READ_COUNT = 200
+#: Longest XREADGROUP BLOCK, in milliseconds; an idle consumer wakes this often.
+BLOCK_MS = 5_000
+#: An entry delivered to another process and unacknowledged this long is claimed (its process died).
+CLAIM_IDLE_MS = 60_000
+#: Seconds between looking for purgeable days.
+PURGE_EVERY_S = 3_600
+
+
+def consumer_name() -> str:
+    """This process's name in the consumer groups: host and pid, unique among live processes."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _entries(reply: Any) -> list[tuple[str, dict[str, str]]]:
+    """Entries of an XREADGROUP reply for one stream, in RESP2 (list) or RESP3 (dict) form."""
+    if not reply:
+        return []
+    streams = reply.items() if isinstance(reply, dict) else reply
+    found: list[tuple[str, dict[str, str]]] = []
+    for _stream, entries in streams:
+        # RESP3 nests the entries one level deeper.
+        for entry in entries[0] if entries and isinstance(entries[0], list) else entries:
+            if entry and entry[1] is not None:
+                found.append((str(entry[0]), entry[1]))
+    return found
+
+
+def _seq_key(seq: str) -> tuple[int, int]:
+    return events.parse_seq(seq) or (0, 0)
+
+
+async def apply_pending(
+    redis: Redis,
+    branch: Branch,
+    up_to: str = "+",
+    on_applied: Callable[[Tally], None] | None = None,
+    limit: int | None = None,
+) -> int:
+    """Apply every entry after the last applied one, up to ``up_to`` (at most about ``limit``
+    entries); the number applied."""
+    total = 0
+    while limit is None or total < limit:
+        applied = await _apply_batch(redis, branch, up_to, on_applied)
+        if applied is None:
+            continue  # another process applied meanwhile: look again from where it got
+        if applied == 0:
+            return total
+        total += applied
+    return total
+
+
+async def _apply_batch(
+    redis: Redis, branch: Branch, up_to: str, on_applied: Callable[[Tally], None] | None
+) -> int | None:
+    marker = metric_keys.applied(branch.id)
+    async with redis.pipeline(transaction=True) as pipe:
+        try:
+            await pipe.watch(marker)
+            last = cast(str | None, await pipe.get(marker)) or "0-0"
+            if up_to != "+" and _seq_key(up_to) <= _seq_key(last):
+                return 0
+            entries = cast(
+                list[tuple[str, dict[str, str]]],
+                await pipe.xrange(keys.events(branch.id), min=f"({last}", max=up_to, count=APPLY_BATCH),
+            )
+            if not entries:
+                return 0
+            raw = cast(dict[str, str], await pipe.hgetall(metric_keys.counters(branch.id)))
+            counters = {cid: CounterState.from_json(text) for cid, text in raw.items()}
+            tally = fold(branch, counters, entries)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            _write(pipe, branch.id, tally)
+            pipe.set(marker, entries[-1][0])
+            await pipe.execute()
+        except WatchError:
+            return None
+    if on_applied is not None:
+        on_applied(tally)
+    return len(entries)
+
+
+def _write(pipe: Any, branch: str, tally: Tally) -> None:
+    for day, increments in tally.increments.items():
+        fields = {name: amount for name, amount in increments.items() if amount}
+        for name, amount in fields.items():
+            pipe.hincrby(metric_keys.day_tally(branch, day), name, amount)
+        pipe.zadd(metric_keys.days(branch), {day: date.fromisoformat(day).toordinal()})
+    for day, samples in tally.samples.items():
+        pipe.rpush(metric_keys.day_samples(branch, day), *(s.to_json() for s in samples))
+        pipe.zadd(metric_keys.days(branch), {day: date.fromisoformat(day).toordinal()})
+    if tally.changed_counters:
+        pipe.hset(
+            metric_keys.counters(branch),
+            mapping={cid: tally.counters[cid].to_json() for cid in tally.changed_counters},
+        )
+    started = {tid: since for tid, since in tally.waiting.items() if since is not None}
+    ended = [tid for tid, since in tally.waiting.items() if since is None]
+    if started:
+        pipe.zadd(metric_keys.waiting(branch), started)
+    if ended:
+        pipe.zrem(metric_keys.waiting(branch), *ended)
+
+
+async def purge_old_days(redis: Redis, branch: Branch, today: date, retention_days: int) -> list[str]:
+    """Fold days older than ``retention_days`` into their rollups and delete their raw figures."""
+    cutoff = (today - timedelta(days=retention_days)).toordinal()
+    purged: list[str] = []
+    old = cast(list[str], await redis.zrangebyscore(metric_keys.days(branch.id), "-inf", f"({cutoff}"))
+    for day in old:
+        tally_key, samples_key = metric_keys.day_tally(branch.id, day), metric_keys.day_samples(branch.id, day)
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                # A late event for this day changes the marker; then the rollup is made again.
+                await pipe.watch(metric_keys.applied(branch.id))
+                tallies = cast(dict[str, str], await pipe.hgetall(tally_key))
+                samples = cast(list[str], await pipe.lrange(samples_key, 0, -1))
+                summary = rollup_from_raw(branch, day, tallies, samples)
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.set(metric_keys.rollup(branch.id, day), summary)
+                pipe.delete(tally_key, samples_key)
+                pipe.zrem(metric_keys.days(branch.id), day)
+                await pipe.execute()
+                purged.append(day)
+            except WatchError:
+                continue
+    return purged
+
+
+class MetricsConsumer:
+    """One process's member of a branch's ``metrics`` consumer group; ``start`` and ``stop`` it."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        branch: Branch,
+        clock: Clock,
+        *,
+        name: str | None = None,
+        retention_days: int = metric_keys.RAW_RETENTION_DAYS,
+        block_ms: int = BLOCK_MS,
+        claim_idle_ms: int = CLAIM_IDLE_MS,
+        on_applied: Callable[[Tally], None] | None = None,
+    ) -> None:
+        self.redis = redis
+        self.branch = branch
+        self.clock = clock
+        self.name = name or consumer_name()
+        self.retention_days = retention_days
+        self.block_ms = block_ms
+        self.claim_idle_ms = claim_idle_ms
+        self.on_applied = on_applied
+        self.stream = keys.events(branch.id)
+        self.exporter = Exporter()
+        self._task: asyncio.Task[None] | None = None
+        self._owns_redis = False
+
+    @classmethod
+    async def start(cls, redis_url: str, branch: Branch, clock: Clock, **options: Any) -> MetricsConsumer:
+        """Connect (a blocking read holds its connection, so on a client of its own) and start following.
+
+        The consumer's ``exporter`` serves ``/metrics`` and observes every event this process applies.
+        """
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        exporter = Exporter()
+        consumer = cls(redis, branch, clock, on_applied=exporter.observe, **options)
+        consumer.exporter = exporter
+        consumer._owns_redis = True
+        consumer.run_in_background()
+        return consumer
+
+    def run_in_background(self) -> None:
+        self._task = asyncio.create_task(self.follow(), name=f"metrics {self.branch.id}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._owns_redis:
+            await self.redis.aclose()
+
+    async def ensure_group(self) -> None:
+        try:
+            # From the stream's start: a new group counts the history the stream still holds.
+            await self.redis.xgroup_create(self.stream, metric_keys.GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def catch_up(self, up_to: str = "+", limit: int | None = None) -> int:
+        """Apply everything not yet applied (up to ``up_to``); the number of entries applied."""
+        return await apply_pending(self.redis, self.branch, up_to, self.on_applied, limit)
+
+    async def read(self, block_ms: int | None) -> list[str]:
+        """Ids handed to this consumer: its own unacknowledged ones first, then new ones."""
+        own = _entries(await self.redis.xreadgroup(metric_keys.GROUP, self.name, {self.stream: "0"}, count=READ_COUNT))
+        if own:
+            return [seq for seq, _ in own]
+        reply = await self.redis.xreadgroup(
+            metric_keys.GROUP, self.name, {self.stream: ">"}, count=READ_COUNT, block=block_ms
+        )
+        return [seq for seq, _ in _entries(reply)]
+
+    async def claim_abandoned(self) -> list[str]:
+        """Ids another process was handed and never acknowledged for ``claim_idle_ms``: it died."""
+        # Whole entries, not JUSTID: redis-py flattens a JUSTID reply differently across versions.
+        reply = await self.redis.xautoclaim(
+            self.stream, metric_keys.GROUP, self.name, self.claim_idle_ms, start_id="0-0", count=READ_COUNT
+        )
+        return [str(entry[0]) for entry in reply[1] if entry] if reply and len(reply) > 1 else []
+
+    async def process(self, ids: list[str]) -> None:
+        """Apply up to the newest of ``ids`` (and everything before it), then acknowledge them."""
+        if not ids:
+            return
+        await self.catch_up(max(ids, key=_seq_key))
+        await self.redis.xack(self.stream, metric_keys.GROUP, *ids)
+
+    async def purge(self) -> list[str]:
+        today = self.clock.now().astimezone(self.branch.zone).date()
+        return await purge_old_days(self.redis, self.branch, today, self.retention_days)
+
+    async def follow(self) -> None:
+        delay = 0.1
+        group_ready = False
+        next_claim = next_purge = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if not group_ready:
+                    await self.ensure_group()
+                    group_ready = True
+                if loop.time() >= next_claim:
+                    await self.process(await self.claim_abandoned())
+                    next_claim = loop.time() + self.claim_idle_ms / 1000 / 2
+                if loop.time() >= next_purge:
+                    purged = await self.purge()
+                    if purged:
+                        log.info("metrics of branch %s: rolled up and purged %s", self.branch.id, ", ".join(purged))
+                    next_purge = loop.time() + PURGE_EVERY_S
+                await self.process(await self.read(self.block_ms))
+                delay = 0.1
+            except RedisError as exc:
+                # NOGROUP after the stream was deleted: make the group again before reading.
+                group_ready = False
+                log.warning("metrics of branch %s: %s; retrying in %.1f s", self.branch.id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)

@@ -1,0 +1,289 @@
+"""Turning branch events into tallies: what one run of events adds to the metrics. No I/O.
+
+``Tally`` folds events in stream order into per-day increments (``{measure}|{dimension}`` ->
+integer), wait and handling samples, and what the metrics know of each counter now (open since,
+busy since). The consumer loads the counter states, folds a run of events, and writes the result in
+one transaction with the id of the last event (``server/metrics/consumer.py``).
+
+What each event counts, on the local day and hour (branch time zone) of the event:
+
+- ``ticket_issued``: ``issued`` for its service (an arrival);
+- ``ticket_called``, the ticket's first call only: ``called``, ``wait_ms`` (first call - issue) and
+  ``within_target`` (wait <= its service's ``target_wait_min``), for the service it was waiting in,
+  the counter, the staff member who called it, and the hour of the call;
+- ``ticket_served``: ``served`` and ``handling_ms`` (finish - the call at the counter that finished
+  it, so a ticket transferred after a call is timed at the counter that served it);
+- ``ticket_no_show``, ``ticket_cancelled``, ``ticket_transferred``: ``no_shows``, ``cancelled``,
+  ``transferred`` (by the service it left);
+- a counter is ``busy`` from a call until the ticket is served, a no-show or transferred away, and
+  ``open`` from ``counter_opened`` (or its first call, when the stream never showed it opening)
+  until ``counter_paused`` or ``counter_closed``; ``busy_ms`` and ``open_ms`` are split across the
+  hours and days the interval covers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from server.config import Branch
+
+log = logging.getLogger("nextup.metrics")
+
+#: Target wait assumed for a service the configuration no longer knows.
+DEFAULT_TARGET_WAIT_MIN = 15
+
+#: Every measure a day's tally holds.
+MEASURES = (
+    "issued",
+    "called",
+    "within_target",
+    "wait_ms",
+    "served",
+    "handling_ms",
+    "no_shows",
+    "cancelled",
+    "transferred",
+    "busy_ms",
+    "open_ms",
+)
+
+
+@dataclass
+class CounterState:
+    """What the metrics know of a counter now: since when it is open, and whom it is serving."""
+
+    open_since: int | None = None
+    opened_by: str = ""
+    busy_since: int | None = None
+    ticket: str | None = None
+    staff: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> CounterState:
+        data = json.loads(text)
+        return cls(**{k: data[k] for k in ("open_since", "opened_by", "busy_since", "ticket", "staff") if k in data})
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measured duration: a wait (issue to first call) or a handling time (call to finish)."""
+
+    kind: str
+    ms: int
+    service: str
+    counter: str
+    staff: str
+    hour: str
+    number: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Sample:
+        return cls(**json.loads(text))
+
+
+def iso_ms(value: str) -> int:
+    """Milliseconds since the epoch of an ISO 8601 time with an offset, as the scripts write them."""
+    return round(datetime.fromisoformat(value).timestamp() * 1000)
+
+
+def dimensions(service: str = "", counter: str = "", staff: str = "", hour: str = "") -> list[str]:
+    """The dimensions a fact counts in: the branch, and each of service, counter, staff, hour given."""
+    dims = ["all"]
+    if service:
+        dims.append(f"service={service}")
+    if counter:
+        dims.append(f"counter={counter}")
+    if staff:
+        dims.append(f"staff={staff}")
+    if hour:
+        dims.append(f"hour={hour}")
+    return dims
+
+
+class Tally:
+    def __init__(self, branch: Branch, counters: dict[str, CounterState]) -> None:
+        self.branch = branch
+        self.counters = counters
+        #: day -> field -> increment
+        self.increments: dict[str, Counter[str]] = defaultdict(Counter)
+        #: day -> samples measured that day
+        self.samples: dict[str, list[Sample]] = defaultdict(list)
+        #: ticket id -> when it started waiting (ms), or None when it no longer waits; last change wins
+        self.waiting: dict[str, int | None] = {}
+        #: counters whose state changed
+        self.changed_counters: set[str] = set()
+        self.applied = 0
+
+    def local(self, ms: int) -> datetime:
+        return datetime.fromtimestamp(ms / 1000, self.branch.zone)
+
+    def day_hour(self, ms: int) -> tuple[str, str]:
+        moment = self.local(ms)
+        return moment.date().isoformat(), f"{moment.hour:02d}"
+
+    def add(self, ms: int, measure: str, amount: int, **dims: str) -> None:
+        day, hour = self.day_hour(ms)
+        tally = self.increments[day]
+        for dim in dimensions(hour=hour, **dims):
+            tally[f"{measure}|{dim}"] += amount
+
+    def add_interval(self, measure: str, start: int, end: int, **dims: str) -> None:
+        """Add an interval's duration, split across the local hours (and days) it covers."""
+        for piece_start, piece_end in self.hour_pieces(start, end):
+            self.add(piece_start, measure, piece_end - piece_start, **dims)
+
+    def hour_pieces(self, start: int, end: int) -> Iterator[tuple[int, int]]:
+        """[start, end) cut at every local full hour, as (start, end) pairs in ms."""
+        current = start
+        while current < end:
+            hour_start = self.local(current).replace(minute=0, second=0, microsecond=0)
+            boundary = round((hour_start + timedelta(hours=1)).timestamp() * 1000)
+            if boundary <= current:  # a daylight-saving fold; never loop in place
+                boundary = current + 3_600_000
+            piece_end = min(boundary, end)
+            yield current, piece_end
+            current = piece_end
+
+    def target_ms(self, service: str) -> int:
+        known = self.branch.services.get(service)
+        return (known.target_wait_min if known else DEFAULT_TARGET_WAIT_MIN) * 60_000
+
+    def counter(self, counter_id: str) -> CounterState:
+        self.changed_counters.add(counter_id)
+        return self.counters.setdefault(counter_id, CounterState())
+
+    def apply(self, event_type: str, data: dict[str, Any]) -> None:
+        """Fold one event (its stream ``type`` and decoded ``data``) into the tally."""
+        handler = getattr(self, f"_on_{event_type}", None)
+        self.applied += 1
+        if handler is not None:
+            handler(data, int(data["ts"]))
+
+    def _on_ticket_issued(self, data: dict[str, Any], ts: int) -> None:
+        ticket = data["ticket"]
+        self.add(ts, "issued", 1, service=ticket["service"])
+        self.waiting[ticket["id"]] = iso_ms(ticket["issued_at"])
+
+    def _on_ticket_called(self, data: dict[str, Any], ts: int) -> None:
+        ticket, counter_id, staff = data["ticket"], str(data["counter"]), str(data.get("staff") or "")
+        state = self.counter(counter_id)
+        if state.open_since is None:
+            # Counters open from the start have no counter_opened event: open from their first call.
+            state.open_since, state.opened_by = ts, staff
+        state.busy_since, state.ticket, state.staff = ts, ticket["id"], staff
+        self.waiting[ticket["id"]] = None
+        if ticket["called_at"] != ticket["last_called_at"]:
+            return  # a reactivated ticket called again: its wait was measured at its first call
+        wait = ts - iso_ms(ticket["issued_at"])
+        service = ticket["service"]
+        dims = {"service": service, "counter": counter_id, "staff": staff}
+        self.add(ts, "called", 1, **dims)
+        self.add(ts, "wait_ms", wait, **dims)
+        self.add(ts, "within_target", 1 if wait <= self.target_ms(service) else 0, **dims)
+        self.samples[self.day_hour(ts)[0]].append(
+            Sample("wait", wait, service, counter_id, staff, self.day_hour(ts)[1], ticket["number"])
+        )
+
+    def _on_ticket_served(self, data: dict[str, Any], ts: int) -> None:
+        ticket, counter_id, staff = data["ticket"], str(data["counter"]), str(data.get("staff") or "")
+        state = self.counter(counter_id)
+        called = state.busy_since if state.ticket == ticket["id"] and state.busy_since is not None else None
+        if called is None:
+            # The metrics started after this call; the last call is the best time left to go by.
+            called = iso_ms(ticket["last_called_at"])
+        handling = ts - called
+        dims = {"service": ticket["service"], "counter": counter_id, "staff": staff}
+        self.add(ts, "served", 1, **dims)
+        self.add(ts, "handling_ms", handling, **dims)
+        day, hour = self.day_hour(ts)
+        self.samples[day].append(
+            Sample("handling", handling, ticket["service"], counter_id, staff, hour, ticket["number"])
+        )
+        self.end_busy(counter_id, ts)
+
+    def _on_ticket_no_show(self, data: dict[str, Any], ts: int) -> None:
+        ticket, counter_id = data["ticket"], str(data["counter"])
+        self.add(ts, "no_shows", 1, service=ticket["service"], counter=counter_id, staff=str(data.get("staff") or ""))
+        self.end_busy(counter_id, ts)
+
+    def _on_ticket_transferred(self, data: dict[str, Any], ts: int) -> None:
+        ticket, counter_id = data["ticket"], data.get("counter")
+        if counter_id:
+            self.add(ts, "transferred", 1, service=data["from_service"], counter=str(counter_id),
+                     staff=str(data.get("staff") or ""))  # fmt: skip
+            self.end_busy(str(counter_id), ts)
+        else:
+            self.add(ts, "transferred", 1, service=data["from_service"])
+        # Back in line in its original place: it has waited since it was issued.
+        self.waiting[ticket["id"]] = iso_ms(ticket["issued_at"])
+
+    def _on_ticket_cancelled(self, data: dict[str, Any], ts: int) -> None:
+        ticket = data["ticket"]
+        self.add(ts, "cancelled", 1, service=ticket["service"])
+        self.waiting[ticket["id"]] = None
+
+    def _on_ticket_reactivated(self, data: dict[str, Any], ts: int) -> None:
+        self.waiting[data["ticket"]["id"]] = ts
+
+    def _on_counter_opened(self, data: dict[str, Any], ts: int) -> None:
+        state = self.counter(str(data["counter"]))
+        if state.open_since is None:
+            state.open_since, state.opened_by = ts, str(data.get("staff") or "")
+
+    def _on_counter_paused(self, data: dict[str, Any], ts: int) -> None:
+        self.end_open(str(data["counter"]), ts)
+
+    def _on_counter_closed(self, data: dict[str, Any], ts: int) -> None:
+        self.end_open(str(data["counter"]), ts)
+
+    def end_busy(self, counter_id: str, ts: int) -> None:
+        state = self.counter(counter_id)
+        if state.busy_since is not None:
+            self.add_interval("busy_ms", state.busy_since, ts, counter=counter_id, staff=state.staff)
+        state.busy_since, state.ticket, state.staff = None, None, ""
+
+    def end_open(self, counter_id: str, ts: int) -> None:
+        self.end_busy(counter_id, ts)
+        state = self.counter(counter_id)
+        if state.open_since is not None:
+            self.add_interval("open_ms", state.open_since, ts, counter=counter_id, staff=state.opened_by)
+        state.open_since, state.opened_by = None, ""
+
+    def add_ongoing(self, now_ms: int) -> None:
+        """Count the open and busy intervals still running at ``now_ms``, for a live report."""
+        for counter_id, state in self.counters.items():
+            if state.busy_since is not None and state.busy_since < now_ms:
+                self.add_interval("busy_ms", state.busy_since, now_ms, counter=counter_id, staff=state.staff)
+            if state.open_since is not None and state.open_since < now_ms:
+                self.add_interval("open_ms", state.open_since, now_ms, counter=counter_id, staff=state.opened_by)
+
+
+def fold(branch: Branch, counters: dict[str, CounterState], entries: Iterable[tuple[str, dict[str, str]]]) -> Tally:
+    """A tally of stream entries ``(seq, {"type", "data"})`` applied in order to ``counters``."""
+    tally = Tally(branch, counters)
+    for seq, fields in entries:
+        try:
+            data = json.loads(fields.get("data", "{}"))
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or "ts" not in data:
+            log.warning("metrics: skipping malformed event %s", seq)
+            continue
+        try:
+            tally.apply(fields.get("type", ""), data)
+        except (KeyError, TypeError, ValueError) as exc:
+            # One malformed event must not stop the metrics forever; it is logged and counts nothing.
+            log.warning("metrics: skipping event %s that lacks what its type needs (%r)", seq, exc)
+    return tally
