@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 import re
 import secrets
 import time
@@ -42,16 +43,36 @@ def context(request: Request) -> Context:
     return ctx
 
 
+SESSION_COOKIE = "nextup_session"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def identify(request: Request, ctx: Context) -> Identity:
+    """Who sends the request: a Bearer token, or the session cookie of the staff pages.
+
+    A cookie is sent by the browser whoever made the page, so a changing request authenticated by
+    it must also carry the session's CSRF token and come from this server's own origin.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
+    from_cookie = False
+    if not header and SESSION_COOKIE in request.cookies:
+        token, scheme, from_cookie = request.cookies[SESSION_COOKIE], "bearer", True
     if scheme.lower() != "bearer" or not token:
         raise unauthorized()
     if not token.isascii():
         # Tokens we issue are ASCII, and the signature check refuses to compare anything else.
         raise unauthorized("The token is invalid; log in again")
-    return ctx.signer.verify(token)
+    identity = ctx.signer.verify(token)
+    if from_cookie and request.method not in _SAFE_METHODS:
+        origin = request.headers.get("origin")
+        if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host"):
+            raise forbidden("Cross-site request refused")
+        sent = request.headers.get("x-csrf-token", "")
+        if not hmac.compare_digest(sent.encode(), ctx.signer.csrf_token(identity).encode()):
+            raise ApiError(403, "csrf", "Missing or wrong X-CSRF-Token; reload the page")
+    return identity
 
 
 def actor_of(identity: Identity, request: Request) -> Actor:
@@ -126,6 +147,22 @@ async def logout(request: Request) -> Response:
             with contextlib.suppress(ApiError):  # not held by this user: nothing to release
                 await ctx.store.take_counter(counter, "release", actor)
     return Response(status_code=204)
+
+
+async def session_info(request: Request) -> Response:
+    """Who is logged in, and the CSRF token the pages send back with changes."""
+    ctx = context(request)
+    identity = identify(request, ctx)
+    return JSONResponse(
+        {
+            "username": identity.username,
+            "role": identity.role.value,
+            "branch": identity.branch,
+            "counters": sorted(identity.counters),
+            "expires_at": int(identity.expires),
+            "csrf_token": ctx.signer.csrf_token(identity),
+        }
+    )
 
 
 async def create_user(request: Request) -> Response:
@@ -291,6 +328,7 @@ async def health(request: Request) -> Response:
 ROUTES = [
     Route("/api/login", login, methods=["POST"]),
     Route("/api/logout", logout, methods=["POST"]),
+    Route("/api/session", session_info, methods=["GET"]),
     Route("/api/users", create_user, methods=["POST"]),
     Route("/api/branches/{branch}", branch_info, methods=["GET"]),
     Route("/api/branches/{branch}/state", branch_state, methods=["GET"]),

@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import admin_api, display_ws, openapi
+from server import admin_api, devices, display_ws, kiosk_ws, openapi
 from server.api import ROUTES, Context
 from server.auth import Accounts, TokenSigner, bootstrap_admin, load_signing_secret
 from server.branch_config import BranchConfig
@@ -26,6 +27,8 @@ from server.metrics.consumer import MetricsConsumer
 from server.sessions import Revocations
 from server.settings import Settings
 from server.store import QueueStore
+from server.web import login
+from server.web.security_headers import SecurityHeaders
 
 log = logging.getLogger("nextup")
 
@@ -82,10 +85,14 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
         routes=[
             *ROUTES,
             *admin_api.ROUTES,
+            *login.ROUTES,
             Route("/api/openapi.json", openapi_document, methods=["GET"]),
             *display_ws.ROUTES,
+            *kiosk_ws.ROUTES,
+            *devices.ROUTES,
             *metrics_routes.ROUTES,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(SecurityHeaders)],
         lifespan=lifespan,
     )

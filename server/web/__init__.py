@@ -1,0 +1,1 @@
+"""The staff pages: login, the counter workstation and administration (HTML, cookie sessions)."""
