@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from kiosk import cli as kiosk_cli
 from server.config import Branch, demo_branch, load_config
 from server.errors import ConfigError, EmbeddedRedisError
 
@@ -34,6 +35,15 @@ def serve(args: argparse.Namespace) -> int:
     try:
         app = create_app(settings, branch, redis_url)
         print(f"NextUp serving branch {branch.id} on http://{args.host}:{args.port}", flush=True)
+        if args.config is None:
+            from kiosk.demo import attach_demo_kiosk
+
+            kiosk_path = attach_demo_kiosk(
+                app, branch.id, host=args.host, port=args.port, data_dir=settings.data_dir,
+                public_url=settings.public_url,
+            )  # fmt: skip
+            print(f"Demo kiosk: http://{args.host}:{args.port}{kiosk_path} (tickets as PNG in "
+                  f"{settings.data_dir / 'tickets'})", flush=True)  # fmt: skip
         uvicorn.run(
             app,
             host=args.host,
@@ -48,11 +58,17 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _line_of(problem: str) -> int:
+    """Problems read ``file:line: ...``; those without a line come first."""
+    parts = problem.split(":", 2)
+    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
+
+
 def check_config(args: argparse.Namespace) -> int:
     try:
         branch = load_config(Path(args.file))
     except ConfigError as exc:
-        for problem in exc.problems:
+        for problem in sorted(exc.problems, key=_line_of):
             print(problem, file=sys.stderr)
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
         return 1
@@ -73,6 +89,9 @@ def parser() -> argparse.ArgumentParser:
     c = commands.add_parser("check-config", help="validate a branch TOML file and list every problem")
     c.add_argument("file")
     c.set_defaults(run=check_config)
+    k = commands.add_parser("kiosk", help="run a ticket kiosk: the touch page on localhost and its printer")
+    kiosk_cli.add_arguments(k)
+    k.set_defaults(run=kiosk_cli.run)
     return root
 
 

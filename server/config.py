@@ -299,6 +299,7 @@ def branch_from_data(data: dict[str, Any], v: _Validator) -> Branch:
             v.problem((*sp, "prefix"), "use one or two capital letters")
         if sid in services:
             v.problem((*sp, "id"), f"service {sid!r} is defined twice")
+            continue
         if any(s.prefix == prefix for s in services.values()):
             v.problem((*sp, "prefix"), f"prefix {prefix!r} is already used by another service")
         service_paths.setdefault(sid, sp)
@@ -328,6 +329,7 @@ def branch_from_data(data: dict[str, Any], v: _Validator) -> Branch:
             v.problem((*cp, "id"), "use 1-32 letters, digits, - or _")
         if cid in counters:
             v.problem((*cp, "id"), f"counter {cid!r} is defined twice")
+            continue
         served = item.get("services")
         if not isinstance(served, list) or not served or not all(isinstance(s, str) for s in served):
             v.problem((*cp, "services"), "must be a non-empty list of service ids")

@@ -103,6 +103,8 @@ class IssueRefusal:
     code: str
     message: str
     message_zh: str
+    #: The branch's issuing state named in the 409: "closed" (outside hours or a closed day).
+    state: str = "closed"
 
 
 def issue_refusal(branch: Branch, service_id: str, moment: datetime) -> IssueRefusal | None:

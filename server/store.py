@@ -92,6 +92,7 @@ class QueueStore:
                 code,
                 f"All {result['cap']} tickets for {service.name_en} have been issued today.",
                 message_zh=f"{service.name_zh}今日号票已取完（限{result['cap']}张）。",
+                state="sold_out",
             )
         template = _MESSAGES.get(code) or code
         return ApiError(409, code, template.format(**context, **result), **result)
@@ -115,7 +116,7 @@ class QueueStore:
         service = self.branch.services[service_id]
         refusal = rules.issue_refusal(self.branch, service_id, self.clock.now())
         if refusal:
-            raise ApiError(409, refusal.code, refusal.message, message_zh=refusal.message_zh)
+            raise ApiError(409, refusal.code, refusal.message, message_zh=refusal.message_zh, state=refusal.state)
         for _ in range(3):
             now = self.clock.now()
             result, _ = await self.run_script(
