@@ -7,6 +7,7 @@ server process; each is a ``config_changed`` event and an audit entry.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from server import keys
 from server.api import (
     _USERNAME,
     actor_of,
+    create_user,
     branch_store,
     context,
     identify,
@@ -25,6 +27,8 @@ from server.auth import Identity, Role
 from server.config import WEEKDAYS, branch_to_data
 from server.errors import ApiError, invalid_field, not_found
 from server.http import JSONResponse, bool_field, read_json, text_field
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 _SERVICE_FIELDS = ("prefix", "name_zh", "name_en", "target_wait_min", "daily_cap",
                    "stop_issuing_before_close_min", "average_handling_s")  # fmt: skip
@@ -63,11 +67,23 @@ async def save(request: Request, change: Any) -> Response:
 
 
 async def put_service(request: Request) -> Response:
+    admin_of(request)
     ctx = context(request)
-    body = pick(await read_json(request, ctx.settings.max_body_bytes), _SERVICE_FIELDS)
+    body = pick(await read_json(request, ctx.settings.max_body_bytes), (*_SERVICE_FIELDS, "counters"))
     service_id: str = request.path_params["service"]
+    # A new service must be served by some counter to be valid: "counters" adds it to those counters
+    # in the same change (a counter cannot name a service that does not exist yet either).
+    served_at = body.pop("counters", [])
+    if not isinstance(served_at, list) or not all(isinstance(c, str) for c in served_at):
+        raise invalid_field("counters", "'counters' must be a list of counter ids")
 
     def change(data: dict[str, Any]) -> None:
+        unknown = sorted(set(served_at) - {c["id"] for c in data["counters"]})
+        if unknown:
+            raise invalid_field("counters", f"Unknown counters: {', '.join(unknown)}")
+        for counter in data["counters"]:
+            if counter["id"] in served_at and service_id not in counter["services"]:
+                counter["services"].append(service_id)
         for entry in data["services"]:
             if entry["id"] == service_id:
                 entry.update(body)
@@ -78,6 +94,7 @@ async def put_service(request: Request) -> Response:
 
 
 async def delete_service(request: Request) -> Response:
+    admin_of(request)
     service_id: str = request.path_params["service"]
     store = branch_store(request, context(request))
     if service_id not in store.branch.services:
@@ -95,6 +112,7 @@ async def delete_service(request: Request) -> Response:
 
 
 async def put_counter(request: Request) -> Response:
+    admin_of(request)
     ctx = context(request)
     body = pick(await read_json(request, ctx.settings.max_body_bytes), _COUNTER_FIELDS)
     counter_id: str = request.path_params["counter"]
@@ -112,6 +130,7 @@ async def put_counter(request: Request) -> Response:
 
 
 async def delete_counter(request: Request) -> Response:
+    admin_of(request)
     counter_id: str = request.path_params["counter"]
     store = branch_store(request, context(request))
     if counter_id not in store.branch.counters:
@@ -127,6 +146,7 @@ async def delete_counter(request: Request) -> Response:
 
 
 async def put_hours(request: Request) -> Response:
+    admin_of(request)
     ctx = context(request)
     body = pick(await read_json(request, ctx.settings.max_body_bytes), (*WEEKDAYS, "closed_dates"))
 
@@ -137,6 +157,7 @@ async def put_hours(request: Request) -> Response:
 
 
 async def put_branch_settings(request: Request) -> Response:
+    admin_of(request)
     ctx = context(request)
     body = pick(await read_json(request, ctx.settings.max_body_bytes), _BRANCH_FIELDS)
 
@@ -162,8 +183,14 @@ async def post_notice(request: Request) -> Response:
 
 async def list_users(request: Request) -> Response:
     ctx = context(request)
-    identify(request, ctx).require_role(Role.ADMIN)
+    identity = identify(request, ctx)
+    identity.require_role(Role.ADMIN)
+    identity.require_branch(ctx.store.branch.id)
     return JSONResponse({"users": await ctx.accounts.list_accounts()})
+
+
+async def users(request: Request) -> Response:
+    return await (list_users if request.method == "GET" else create_user)(request)
 
 
 async def patch_user(request: Request) -> Response:
@@ -171,6 +198,7 @@ async def patch_user(request: Request) -> Response:
     ctx = context(request)
     identity = identify(request, ctx)
     identity.require_role(Role.ADMIN)
+    identity.require_branch(ctx.store.branch.id)
     username: str = request.path_params["username"]
     if not _USERNAME.match(username) or not await ctx.accounts.exists(username):
         raise not_found(f"User {username}")
@@ -231,16 +259,25 @@ async def get_audit(request: Request) -> Response:
     )
 
 
+def by_method(put: Endpoint, delete: Endpoint) -> Endpoint:
+    """One route per path, so a 405 lists every method the path accepts."""
+
+    async def endpoint(request: Request) -> Response:
+        return await (put if request.method == "PUT" else delete)(request)
+
+    return endpoint
+
+
 ROUTES = [
     Route("/api/branches/{branch}/config", get_config, methods=["GET"]),
     Route("/api/branches/{branch}/config/branch", put_branch_settings, methods=["PUT"]),
     Route("/api/branches/{branch}/config/hours", put_hours, methods=["PUT"]),
-    Route("/api/branches/{branch}/config/services/{service}", put_service, methods=["PUT"]),
-    Route("/api/branches/{branch}/config/services/{service}", delete_service, methods=["DELETE"]),
-    Route("/api/branches/{branch}/config/counters/{counter}", put_counter, methods=["PUT"]),
-    Route("/api/branches/{branch}/config/counters/{counter}", delete_counter, methods=["DELETE"]),
+    Route("/api/branches/{branch}/config/services/{service}", by_method(put_service, delete_service),
+          methods=["PUT", "DELETE"]),
+    Route("/api/branches/{branch}/config/counters/{counter}", by_method(put_counter, delete_counter),
+          methods=["PUT", "DELETE"]),
     Route("/api/branches/{branch}/notice", post_notice, methods=["POST"]),
     Route("/api/branches/{branch}/audit", get_audit, methods=["GET"]),
-    Route("/api/users", list_users, methods=["GET"]),
+    Route("/api/users", users, methods=["GET", "POST"]),
     Route("/api/users/{username}", patch_user, methods=["PATCH"]),
 ]

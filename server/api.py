@@ -329,7 +329,6 @@ ROUTES = [
     Route("/api/login", login, methods=["POST"]),
     Route("/api/logout", logout, methods=["POST"]),
     Route("/api/session", session_info, methods=["GET"]),
-    Route("/api/users", create_user, methods=["POST"]),
     Route("/api/branches/{branch}", branch_info, methods=["GET"]),
     Route("/api/branches/{branch}/state", branch_state, methods=["GET"]),
     Route("/api/branches/{branch}/tickets", issue_ticket, methods=["POST"]),

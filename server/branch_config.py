@@ -76,15 +76,12 @@ class BranchConfig:
                 branch = branch_from_json(data)
             except ConfigError as exc:
                 raise invalid_field("config", "; ".join(p.removeprefix("config: ") for p in exc.problems)) from exc
-            result, _ = await self.store.run_script(
-                "save_config",
-                actor,
-                json.dumps(data, ensure_ascii=False),
-                self.version,
-                self.channel,
-            )
+            # What is stored is the validated branch written out again: defaults filled in, nothing
+            # the scripts could trip over.
+            normalised = json.dumps(branch_to_data(branch), ensure_ascii=False)
+            result, _ = await self.store.run_script("save_config", actor, normalised, self.version, self.channel)
             if "error" not in result:
-                self._apply(json.dumps(data, ensure_ascii=False), int(result["version"]))
+                self._apply(normalised, int(result["version"]))
                 return branch
         raise ApiError(409, "config_changed", "The configuration kept changing; try again")
 

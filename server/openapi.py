@@ -25,6 +25,8 @@ SPACE = r"[\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u20
 NOT_SPACE = "[^" + SPACE[1:]
 #: The shape of a ticket id (the server answers 404 for any other path segment).
 TICKET_ID = r"^[A-Za-z0-9_-]{1,64}$"
+#: The shape of a service or counter id in the configuration.
+CONFIG_ID = r"^[A-Za-z0-9_-]{1,32}$"
 #: Limits of the request fields, as ``server/api.py`` applies them.
 MAX_SERVICE = 32
 MAX_NUMBER = 8
@@ -135,6 +137,8 @@ def schemas(branch: Branch | None) -> dict[str, Schema]:
                 "services": {"type": "array", "items": ref("ServiceState")},
                 "counters": {"type": "array", "items": ref("CounterState")},
                 "recent_calls": {"type": "array", "items": ref("RecentCall")},
+                "notice": {"anyOf": [ref("Notice"), {"type": "null"}],
+                           "description": "The ticker on the displays; null when none is posted."},
             }
         ),
         "ServiceState": obj(
@@ -274,6 +278,269 @@ def schemas(branch: Branch | None) -> dict[str, Schema]:
         "NumberChoice": obj({"number": number}),
         "PauseReason": obj({"reason": text(MAX_REASON, description="Shown on the lobby display.")}),
         "NoFields": {"type": "object", "description": "Nothing to send; an empty body does too."},
+        **admin_schemas(branch),
+    }
+
+
+def admin_schemas(branch: Branch | None) -> dict[str, Schema]:
+    """Accounts, configuration, notices, audit log and devices (``server/admin_api.py``, ``server/devices.py``)."""
+    text_value = {"type": "string", "pattern": NOT_SPACE}
+    whole = {"type": "integer"}
+    service_fields: dict[str, Schema] = {
+        "prefix": {"type": "string", "pattern": "^[A-Z]{1,2}$"},
+        "name_zh": text_value,
+        "name_en": text_value,
+        "target_wait_min": {**whole, "minimum": 1, "maximum": 24 * 60},
+        "daily_cap": {**whole, "minimum": 0, "maximum": 100_000, "description": "0: no cap."},
+        "stop_issuing_before_close_min": {**whole, "minimum": 0, "maximum": 600},
+        "average_handling_s": {**whole, "minimum": 1, "maximum": 24 * 3600},
+    }
+    served: Schema = {"type": "string", "enum": list(branch.services)} if branch else {"type": "string"}
+    counter_fields: dict[str, Schema] = {
+        "name_zh": text_value,
+        "name_en": text_value,
+        "services": {"type": "array", "items": served, "minItems": 1},
+        "initial_status": {"type": "string", "enum": ["open", "closed"]},
+    }
+    branch_fields: dict[str, Schema] = {
+        "name_zh": text_value,
+        "name_en": text_value,
+        "timezone": {"type": "string", "description": "An IANA time zone such as Asia/Shanghai."},
+        "number_width": {**whole, "minimum": 2, "maximum": 6},
+        "priority_cap": {**whole, "minimum": 1, "maximum": 100},
+        "no_show_window_min": {**whole, "minimum": 0, "maximum": 24 * 60},
+        "no_show_places_back": {**whole, "minimum": 0, "maximum": 1000},
+        "allow_priority": {"type": "boolean"},
+    }
+    time_of_day = "([01][0-9]|2[0-3]):[0-5][0-9]"
+    interval = {"type": "string", "pattern": f"^({time_of_day}-({time_of_day}|24:00)|closed)$",
+                "description": "Start before end; 24:00 ends at midnight."}
+    day_hours: Schema = {"anyOf": [interval, {"type": "array", "items": interval}],
+                         "description": '"08:30-17:00", a list of such intervals, or "closed".'}
+    weekdays = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    closed_dates = {"type": "array", "items": {"type": "string", "format": "date"}}
+
+    def change(fields: dict[str, Schema], what: str) -> Schema:
+        return {"type": "object", "properties": fields, "additionalProperties": False,
+                "description": f"Only the {what} fields to change; any other field is 422. The whole "
+                "configuration is then checked: a problem is 422 with field `config`."}
+
+    counters: Schema = {"type": "array", "items": {"type": "string"}}
+    if branch:
+        counters["items"] = {"type": "string", "enum": list(branch.counters)}
+    return {
+        "Session": obj(
+            {
+                "username": {"type": "string"},
+                "role": {"type": "string", "enum": [r.value for r in Role]},
+                "branch": {"type": "string"},
+                "counters": {"type": "array", "items": {"type": "string"}},
+                "expires_at": {"type": "integer", "description": "Unix time, seconds."},
+                "csrf_token": {"type": "string", "description": "Send it as X-CSRF-Token with cookie sessions."},
+            }
+        ),
+        "Account": obj(
+            {
+                "username": {"type": "string"},
+                "role": {"type": "string", "enum": [r.value for r in Role]},
+                "branch": {"type": "string"},
+                "counters": {"type": "array", "items": {"type": "string"}},
+                "disabled": {"type": "boolean"},
+            }
+        ),
+        "Accounts": obj({"users": {"type": "array", "items": ref("Account")}}),
+        "AccountChange": {
+            "type": "object",
+            "properties": {
+                "password": {
+                    "type": "string",
+                    "maxLength": MAX_PASSWORD,
+                    "pattern": f"{NOT_SPACE}[\\s\\S]{{{MIN_PASSWORD - 2},}}{NOT_SPACE}",
+                },
+                "disabled": {"type": "boolean", "description": "An admin cannot disable their own account."},
+                "counters": {**counters, "type": ["array", "null"], "description": "null: unchanged."},
+            },
+            "additionalProperties": False,
+            "description": "A new password, disabling or the counters end the account's sessions.",
+        },
+        "BranchConfig": obj(
+            {
+                "branch": obj({"id": {"type": "string"}, **branch_fields}),
+                "hours": {
+                    "type": "object",
+                    "required": [*weekdays, "closed_dates"],
+                    "properties": {**{day: day_hours for day in weekdays}, "closed_dates": closed_dates},
+                },
+                "services": {"type": "array", "items": obj({"id": {"type": "string"}, **service_fields})},
+                "counters": {"type": "array", "items": obj({"id": {"type": "string"}, **counter_fields})},
+                "version": {"type": "integer", "minimum": 0, "description": "Bumped by every change."},
+            }
+        ),
+        "BranchSettingsChange": change(branch_fields, "branch"),
+        "HoursChange": change({**{day: day_hours for day in weekdays}, "closed_dates": closed_dates}, "hours"),
+        "ServiceChange": change(service_fields, "service"),
+        "CounterChange": change(counter_fields, "counter"),
+        "NoticeRequest": obj(
+            {
+                "text_zh": nullable(text(500)),
+                "text_en": nullable(text(500)),
+                "emergency": {"type": "boolean", "default": False},
+            },
+            required=[],
+            description="Leave out both texts to clear the ticker.",
+        ),
+        "Notice": obj(
+            {
+                "text_zh": {"type": "string"},
+                "text_en": {"type": "string"},
+                "emergency": {"type": "boolean"},
+                "at": {"type": "string", "format": "date-time"},
+            }
+        ),
+        "Audit": obj(
+            {
+                "entries": {
+                    "type": "array",
+                    "items": obj(
+                        {
+                            "id": {"type": "string", "pattern": "^[0-9]+-[0-9]+$"},
+                            "actor": {"type": "string"},
+                            "role": {"type": "string"},
+                            "source": {"type": "string", "description": "The client's network address."},
+                            "action": {"type": "string"},
+                            "at": {"type": "string", "format": "date-time"},
+                            "details": {"type": "object"},
+                        }
+                    ),
+                    "description": "Newest first.",
+                }
+            }
+        ),
+        "Devices": obj(
+            {
+                "branch": {"type": "string"},
+                "devices": {
+                    "type": "array",
+                    "items": obj(
+                        {
+                            "device": nullable({"type": "string"}),
+                            "role": nullable({"type": "string"}),
+                            "address": nullable({"type": "string"}),
+                            "connected": {"type": "boolean"},
+                            "online": {"type": "boolean"},
+                            "last_heartbeat": nullable({"type": "string", "format": "date-time"}),
+                            "heartbeat_age_s": {"type": "number", "minimum": 0},
+                            "status": {"type": "string", "enum": ["ok", "printer_unavailable", "offline"]},
+                            "printer": obj(
+                                {
+                                    "online": {"type": "boolean"},
+                                    "paper_out": {"type": "boolean"},
+                                    "paper_near_end": {"type": "boolean"},
+                                    "cover_open": {"type": "boolean"},
+                                    "error": nullable({"type": "string"}),
+                                    "available": {"type": "boolean"},
+                                }
+                            ),
+                        }
+                    ),
+                },
+            }
+        ),
+    }
+
+
+def admin_paths(p_branch: Schema, p_counter: Schema) -> dict[str, Schema]:
+    body_errors = [400, 413]
+    admin = [Role.ADMIN]
+    managers = [Role.ADMIN, Role.MANAGER]
+    config = returns(200, "BranchConfig", "The whole configuration after the change.")
+    config_conflict = "Another change was saved meanwhile, five times in a row; try again."
+    p_service = path_parameter("service", {"type": "string", "pattern": CONFIG_ID}, "A service id.")
+    p_username = path_parameter("username", {"type": "string"}, "An account's username.")
+
+    def put(operation_id: str, summary: str, body: str) -> Schema:
+        return operation(
+            operation_id, summary, config, [*body_errors, 401, 403, 404, 422, 503], roles=admin, body=body,
+            body_required=False, tag="configuration", conflicts=conflict(["config_changed"], config_conflict),
+        )
+
+    return {
+        "/api/session": {
+            "get": operation(
+                "getSession", "Who is logged in, and the CSRF token of a cookie session",
+                returns(200, "Session", "The session."), [401], roles=list(Role), tag="accounts",
+            )
+        },
+        "/api/users/{username}": {
+            "parameters": [p_username],
+            "patch": operation(
+                "changeUser", "Reset a password, disable or enable an account, assign its counters",
+                returns(200, "Account", "The account after the change."),
+                [*body_errors, 401, 403, 404, 422, 503], roles=admin, body="AccountChange", body_required=False,
+                tag="accounts",
+            ),
+        },
+        "/api/branches/{branch}/config": {
+            "parameters": [p_branch],
+            "get": operation(
+                "getConfig", "The branch configuration, in the shape of its TOML file",
+                returns(200, "BranchConfig", "The configuration."), [401, 403, 404, 503], roles=managers,
+                tag="configuration",
+            ),
+        },
+        "/api/branches/{branch}/config/branch": {
+            "parameters": [p_branch],
+            "put": put("changeBranchSettings", "Change the branch's settings", "BranchSettingsChange"),
+        },
+        "/api/branches/{branch}/config/hours": {
+            "parameters": [p_branch],
+            "put": put("changeHours", "Change opening hours and closed dates", "HoursChange"),
+        },
+        "/api/branches/{branch}/config/services/{service}": {
+            "parameters": [p_branch, p_service],
+            "put": put("putService", "Add a service or change one", "ServiceChange"),
+            "delete": operation(
+                "deleteService", "Remove a service (and from every counter)", config, [401, 403, 404, 422, 503],
+                roles=admin, tag="configuration",
+                conflicts=conflict(["service_busy", "config_changed"],
+                                   "Tickets of the service are waiting (state waiting), or " + config_conflict),
+            ),
+        },
+        "/api/branches/{branch}/config/counters/{counter}": {
+            "parameters": [p_branch, {**p_counter, "schema": {"type": "string", "pattern": CONFIG_ID}}],
+            "put": put("putCounter", "Add a counter or change one", "CounterChange"),
+            "delete": operation(
+                "deleteCounter", "Remove a closed counter", config, [401, 403, 404, 422, 503], roles=admin,
+                tag="configuration",
+                conflicts=conflict(["counter_not_closed", "config_changed"],
+                                   "The counter is not closed (state open), or " + config_conflict),
+            ),
+        },
+        "/api/branches/{branch}/notice": {
+            "parameters": [p_branch],
+            "post": operation(
+                "postNotice", "Set or clear the notices ticker of the displays",
+                returns(200, "Notice", "The notice now shown."), [*body_errors, 401, 403, 404, 422, 503],
+                roles=managers, body="NoticeRequest", body_required=False, tag="branch",
+            ),
+        },
+        "/api/branches/{branch}/audit": {
+            "parameters": [p_branch],
+            "get": operation(
+                "getAudit", "Staff and admin actions, newest first", returns(200, "Audit", "The entries."),
+                [401, 403, 404, 422, 503], roles=admin, tag="branch",
+                parameters=[{"name": "count", "in": "query", "required": False,
+                             "schema": {"type": "string", "pattern": "^0*([1-9][0-9]{0,2}|1000)$", "default": "100"},
+                             "description": "How many entries, 1 to 1000."}],
+            ),
+        },
+        "/api/branches/{branch}/devices": {
+            "parameters": [p_branch],
+            "get": operation(
+                "getDevices", "Kiosks' heartbeats and printer status", returns(200, "Devices", "The devices."),
+                [401, 403, 404, 503], roles=managers, tag="branch",
+            ),
+        },
     }
 
 
@@ -287,7 +554,9 @@ def error_schema(code: Schema, *, required: list[str] | None = None) -> Schema:
 
 #: 409 codes that name the state which refused the request; the rest name what applies to them.
 _STATEFUL_CONFLICTS = ["invalid_state", "counter_not_open", "counter_busy", "no_current_ticket",
-                       "not_served_here", "reactivation_window_passed", "counter_taken", "not_taken"]  # fmt: skip
+                       "not_served_here", "reactivation_window_passed", "counter_taken", "not_taken",
+                       "service_busy", "counter_not_closed", "closed", "stopped_issuing",
+                       "daily_cap_reached"]  # fmt: skip
 
 
 def error_responses() -> dict[str, Schema]:
@@ -305,7 +574,9 @@ def error_responses() -> dict[str, Schema]:
             headers={"WWW-Authenticate": {"required": True, "schema": {"const": "Bearer"}}},
         ),
         "Forbidden": response(
-            "The account's role, branch or counters do not allow this.", error_schema({"const": "forbidden"})
+            "The account's role, branch or counters do not allow this (forbidden), or a cookie session "
+            "sent a change without its X-CSRF-Token (csrf).",
+            error_schema({"enum": ["forbidden", "csrf"]}),
         ),
         "NotFound": response(
             "No such branch, counter, counter action, ticket or ticket number.",
@@ -376,7 +647,7 @@ def operation(
     if roles is None:
         result["security"] = []
     else:
-        result["security"] = [{"bearerAuth": []}]
+        result["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
         result["x-roles"] = [r.value for r in roles]
     if body:
         result["requestBody"] = {"required": body_required, "content": {_JSON: {"schema": ref(body)}}}
@@ -456,6 +727,10 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
             )
         },
         "/api/users": {
+            "get": operation(
+                "listUsers", "Every account", returns(200, "Accounts", "The accounts, by username."),
+                [401, 403, 503], roles=[Role.ADMIN], tag="accounts",
+            ),
             "post": operation(
                 "createUser", "Create an account", returns(201, "User", "Created."),
                 [*body_errors, 401, 403, 422, 503], roles=[Role.ADMIN], body="NewUser", tag="accounts",
@@ -550,6 +825,7 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
             )
         },
     }
+    result.update(admin_paths(p_branch, p_counter))
     for action, (summary, body, codes, extra) in COUNTER_ACTION_DOCS.items():
         roles = [Role.ADMIN, Role.MANAGER, Role.STAFF] if action == "reactivate" else [Role.ADMIN, Role.STAFF]
         if action == "call-next":
@@ -600,8 +876,13 @@ def document(branch: Branch | None = None) -> dict[str, Any]:
             "securitySchemes": {
                 "bearerAuth": {
                     "type": "http", "scheme": "bearer", "bearerFormat": "nxt1.<payload>.<signature>"
-                }
+                },
+                "cookieAuth": {
+                    "type": "apiKey", "in": "cookie", "name": "nextup_session",
+                    "description": "The staff pages' session (set by POST /login). Changes made with it "
+                    "also need the X-CSRF-Token header (GET /api/session gives it).",
+                },
             },
         },
-        "security": [{"bearerAuth": []}],
+        "security": [{"bearerAuth": []}, {"cookieAuth": []}],
     }
