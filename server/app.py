@@ -27,7 +27,7 @@ from server.metrics.consumer import MetricsConsumer
 from server.sessions import Revocations
 from server.settings import Settings
 from server.store import QueueStore
-from server.web import login
+from server.web import admin, counter, login, staff_ws
 from server.web.security_headers import SecurityHeaders
 
 log = logging.getLogger("nextup")
@@ -72,7 +72,9 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             )
             app.state.fanout = fanout = await Fanout.start(redis_url, [branch.id])
             stack.push_async_callback(fanout.stop)
-            app.state.metrics = metrics = await MetricsConsumer.start(redis_url, branch, store.clock)
+            app.state.metrics = metrics = await MetricsConsumer.start(
+                redis_url, branch, store.clock, current_branch=lambda: store.branch
+            )
             stack.push_async_callback(metrics.stop)
             # Long-lived start-up objects never need collecting; freezing them keeps full
             # collections short while requests are served.
@@ -86,6 +88,9 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             *ROUTES,
             *admin_api.ROUTES,
             *login.ROUTES,
+            *counter.ROUTES,
+            *admin.ROUTES,
+            *staff_ws.ROUTES,
             Route("/api/openapi.json", openapi_document, methods=["GET"]),
             *display_ws.ROUTES,
             *kiosk_ws.ROUTES,

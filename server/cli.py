@@ -11,6 +11,7 @@ from pathlib import Path
 from kiosk import cli as kiosk_cli
 from server.config import Branch, demo_branch, load_config
 from server.errors import ConfigError, EmbeddedRedisError
+from server.metrics.report_cli import add_report_command
 
 
 def _branch(path: str | None) -> Branch:

@@ -146,7 +146,10 @@ end
 local function sync_counters(counters)
   redis.call('DEL', k_open_counters())
   for _, c in ipairs(counters) do
-    redis.call('HSETNX', k_counter(c.id), 'status', c.initial_status)
+    if redis.call('HSETNX', k_counter(c.id), 'status', c.initial_status) == 1 and c.initial_status == 'open' then
+      -- A counter that starts open has opened: metrics count its open time from now.
+      emit('counter_opened', {counter = c.id, status = 'open', staff = cjson.null})
+    end
     if redis.call('HGET', k_counter(c.id), 'status') == 'open' then
       for _, service in ipairs(c.services) do
         redis.call('HINCRBY', k_open_counters(), service, 1)

@@ -55,17 +55,21 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def _entries(reply: Any) -> list[tuple[str, dict[str, str]]]:
-    """Entries of an XREADGROUP reply for one stream, in RESP2 (list) or RESP3 (dict) form."""
+def _ids(reply: Any) -> list[str]:
+    """Entry ids of an XREADGROUP reply for one stream, in RESP2 (list) or RESP3 (dict) form.
+
+    Ids of entries trimmed from the stream while pending are kept (their fields are nil), so they
+    get acknowledged too.
+    """
     if not reply:
         return []
     streams = reply.items() if isinstance(reply, dict) else reply
-    found: list[tuple[str, dict[str, str]]] = []
+    found: list[str] = []
     for _stream, entries in streams:
         # RESP3 nests the entries one level deeper.
         for entry in entries[0] if entries and isinstance(entries[0], list) else entries:
-            if entry and entry[1] is not None:
-                found.append((str(entry[0]), entry[1]))
+            if entry:
+                found.append(str(entry[0]))
     return found
 
 
@@ -184,9 +188,12 @@ class MetricsConsumer:
         block_ms: int = BLOCK_MS,
         claim_idle_ms: int = CLAIM_IDLE_MS,
         on_applied: Callable[[Tally], None] | None = None,
+        current_branch: Callable[[], Branch] | None = None,
     ) -> None:
         self.redis = redis
-        self.branch = branch
+        self._branch = branch
+        #: The branch configuration as it is now (it can change live); targets and time zone come from it.
+        self._current_branch = current_branch
         self.clock = clock
         self.name = name or consumer_name()
         self.retention_days = retention_days
@@ -197,6 +204,10 @@ class MetricsConsumer:
         self.exporter = Exporter()
         self._task: asyncio.Task[None] | None = None
         self._owns_redis = False
+
+    @property
+    def branch(self) -> Branch:
+        return self._current_branch() if self._current_branch is not None else self._branch
 
     @classmethod
     async def start(cls, redis_url: str, branch: Branch, clock: Clock, **options: Any) -> MetricsConsumer:
@@ -238,13 +249,13 @@ class MetricsConsumer:
 
     async def read(self, block_ms: int | None) -> list[str]:
         """Ids handed to this consumer: its own unacknowledged ones first, then new ones."""
-        own = _entries(await self.redis.xreadgroup(metric_keys.GROUP, self.name, {self.stream: "0"}, count=READ_COUNT))
+        own = _ids(await self.redis.xreadgroup(metric_keys.GROUP, self.name, {self.stream: "0"}, count=READ_COUNT))
         if own:
-            return [seq for seq, _ in own]
+            return own
         reply = await self.redis.xreadgroup(
             metric_keys.GROUP, self.name, {self.stream: ">"}, count=READ_COUNT, block=block_ms
         )
-        return [seq for seq, _ in _entries(reply)]
+        return _ids(reply)
 
     async def claim_abandoned(self) -> list[str]:
         """Ids another process was handed and never acknowledged for ``claim_idle_ms``: it died."""

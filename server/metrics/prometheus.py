@@ -68,17 +68,20 @@ class Exporter:
             pipe.zrange(metric_keys.waiting(b), 0, 0, withscores=True)
             pipe.get(metric_keys.applied(b))
             pipe.xrevrange(keys.events(b), count=1)
+            pipe.xrange(keys.events(b), count=1)
             replies: list[Any] = await pipe.execute()
         n = len(branch.services)
         for index, service in enumerate(branch.services):
             self.queue.labels(b, service).set(replies[2 * index] + replies[2 * index + 1])
-        open_counters, oldest, applied, newest = replies[2 * n:]
+        open_counters, oldest, applied, newest, first = replies[2 * n:]
         for service in branch.services:
             self.open_counters.labels(b, service).set(int(open_counters.get(service, 0)))
         now_ms = now.timestamp() * 1000
         self.longest_wait.labels(b).set(max(0.0, (now_ms - oldest[0][1]) / 1000) if oldest else 0)
         newest_ms = (events.parse_seq(str(newest[0][0])) or (0, 0))[0] if newest else 0
-        applied_ms = (events.parse_seq(applied) or (0, 0))[0] if applied else 0
+        # Nothing applied yet: behind by everything the stream holds.
+        since = applied or (str(first[0][0]) if first else None)
+        applied_ms = (events.parse_seq(since) or (0, 0))[0] if since else 0
         self.lag.labels(b).set(max(0, newest_ms - applied_ms) / 1000 if newest_ms else 0)
         if websocket_clients is not None:
             self.clients.labels(b).set(websocket_clients)
