@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import admin_api, devices, display_ws, kiosk_ws, openapi
+from server import admin_api, devices, display_ws, feedback, kiosk_ws, openapi, phone
 from server.api import ROUTES, Context
 from server.auth import Accounts, TokenSigner, bootstrap_admin, load_signing_secret
 from server.branch_config import BranchConfig
@@ -22,6 +22,7 @@ from server.clock import Clock, SystemClock
 from server.config import Branch
 from server.fanout import Fanout
 from server.http import EXCEPTION_HANDLERS, JSONResponse
+from server.lookup_limit import TicketLookupGuard
 from server.metrics import routes as metrics_routes
 from server.metrics.consumer import MetricsConsumer
 from server.sessions import Revocations
@@ -76,6 +77,7 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
                 redis_url, branch, store.clock, current_branch=lambda: store.branch
             )
             stack.push_async_callback(metrics.stop)
+            await stack.enter_async_context(feedback.erasing_old_phones(store, phone.phone_settings(app)))
             # Long-lived start-up objects never need collecting; freezing them keeps full
             # collections short while requests are served.
             gc.collect()
@@ -96,8 +98,10 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             *kiosk_ws.ROUTES,
             *devices.ROUTES,
             *metrics_routes.ROUTES,
+            *phone.ROUTES,
+            *feedback.ROUTES,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders), Middleware(TicketLookupGuard)],
         lifespan=lifespan,
     )

@@ -343,8 +343,9 @@ def branch_from_data(data: dict[str, Any], v: _Validator) -> Branch:
             status = "closed"
         counters[cid] = Counter(
             id=cid,
-            name_zh=str(item.get("name_zh", f"{cid}号窗口")),
-            name_en=str(item.get("name_en", f"Counter {cid}")),
+            # Optional, but a blank name would leave the counter unnamed on every screen.
+            name_zh=v.text(item, "name_zh", cp, f"{cid}号窗口"),
+            name_en=v.text(item, "name_en", cp, f"Counter {cid}"),
             services=tuple(s for s in served if isinstance(s, str)),
             initial_status=status,
         )

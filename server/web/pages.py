@@ -1,0 +1,70 @@
+"""What the staff pages share: who is logged in (the session cookie) and rendering a page.
+
+A page's script gets what it needs (texts, role, CSRF token) as JSON in a
+``<script type="application/json">`` element: the Content-Security-Policy forbids inline code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from server.api import Context, context, identify
+from server.auth import Identity
+from server.errors import ApiError
+from server.web.i18n import LANG_COOKIE, page_language, texts_for, translate
+from server.web.templating import templates
+
+#: Pages hold a CSRF token and live data: never cached, never sent as a referrer.
+_PAGE_HEADERS = {"Cache-Control": "no-store"}
+
+
+def session_identity(request: Request, ctx: Context) -> Identity | None:
+    """The logged-in person, or None when there is no valid session (expired, logged out)."""
+    try:
+        return identify(request, ctx)
+    except ApiError:
+        return None
+
+
+def to_login(request: Request) -> Response:
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
+def forbidden_page(request: Request, identity: Identity) -> Response:
+    lang = page_language(request)
+    return render(request, "forbidden.html", {"identity": identity}, status=403, lang=lang)
+
+
+def render(
+    request: Request, template: str, values: dict[str, Any], *, status: int = 200, lang: str | None = None
+) -> Response:
+    lang = lang or page_language(request)
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {"lang": lang, "t": lambda key: translate(key, lang), "path": request.url.path, **values},
+        status_code=status,
+        headers=_PAGE_HEADERS,
+    )
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, samesite="strict", max_age=365 * 86400)
+    return response
+
+
+def page_config(request: Request, identity: Identity, lang: str, *text_prefixes: str) -> dict[str, Any]:
+    """What every staff page's script needs to know about the session and the branch."""
+    ctx = context(request)
+    branch = ctx.store.branch
+    return {
+        "lang": lang,
+        "branch": {"id": branch.id, "name_zh": branch.name_zh, "name_en": branch.name_en},
+        "user": {"username": identity.username, "role": identity.role.value},
+        "csrf_token": ctx.signer.csrf_token(identity),
+        "socket": f"/ws/branches/{branch.id}/staff",
+        "texts": texts_for(lang, "error.", "connection.", *text_prefixes),
+    }
+

@@ -1,0 +1,442 @@
+// Branch administration: every change goes through the JSON API (with the session's CSRF token);
+// the live overview and the devices come from the staff websocket, pushed after every event.
+// Managers get the same page read-only, except notices and reactivations (the API enforces it).
+//
+// For tests and diagnostics: window.nextupAdmin = {config, state, devices, socket}.
+(function () {
+  "use strict";
+
+  const N = window.NextUp;
+  const page = N.config;
+  const t = N.t;
+  const el = N.el;
+  const $ = (id) => document.getElementById(id);
+  const isAdmin = page.user.role === "admin";
+  const live = { config: null, state: null, devices: [], users: null, socket: null };
+  window.nextupAdmin = live;
+
+  // ---- Tabs -----------------------------------------------------------------------------------
+
+  function showSection() {
+    const wanted = (window.location.hash || "#overview").slice(1);
+    const name = page.sections.includes(wanted) || document.querySelector('[data-section="' + wanted + '"]')
+      ? wanted : "overview";
+    for (const section of document.querySelectorAll(".admin-section")) section.hidden = section.dataset.section !== name;
+    for (const tab of document.querySelectorAll(".tabs a")) tab.setAttribute("aria-current", String(tab.dataset.tab === name));
+    if (name === "audit" && isAdmin) loadAudit();
+    if ((name === "users" || name === "devices") && isAdmin) loadUsers();
+  }
+
+  // ---- Helpers ----------------------------------------------------------------------------------
+
+  async function call(method, path, body, done) {
+    const result = await N.api(method, path, body);
+    if (result.status === 0 || result.status >= 400) {
+      N.say(N.errorText(result.data && result.data.error), "error");
+      return null;
+    }
+    N.say(done || t("admin.saved"), "ok");
+    return result;
+  }
+
+  function input(name, value, type) {
+    const field = el("input", { name: name, type: type || "text" });
+    if (type === "checkbox") field.checked = Boolean(value);
+    else field.value = value === null || value === undefined ? "" : String(value);
+    return field;
+  }
+
+  function cell(...children) {
+    return el("td", {}, children);
+  }
+
+  function button(text, onClick, kind) {
+    const b = el("button", { type: "button", text: text, class: kind || "" });
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function checkboxes(name, items, checked) {
+    return items.map((item) => {
+      const box = input(name, checked.includes(item.id), "checkbox");
+      box.value = item.id;
+      return el("label", { class: "check" }, [box, " " + (item.label || item.id)]);
+    });
+  }
+
+  function checkedValues(root, name) {
+    return [...root.querySelectorAll('input[name="' + name + '"]:checked')].map((box) => box.value);
+  }
+
+  function whole(value) {
+    const number = Number(value);
+    return Number.isInteger(number) ? number : value;
+  }
+
+  function lockForManagers(root) {
+    if (isAdmin) return;
+    for (const field of root.querySelectorAll("input, select, textarea, button")) {
+      if (!field.closest("#reactivate-form, #notice-form")) field.disabled = true;
+    }
+    for (const part of root.querySelectorAll(".admin-only")) part.hidden = true;
+  }
+
+  const branchPath = N.branchPath;
+
+  // ---- Configuration: services, counters, hours, branch settings ------------------------------
+
+  async function loadConfig() {
+    const result = await N.api("GET", branchPath("/config"));
+    if (result.status !== 200) {
+      N.say(N.errorText(result.data && result.data.error), "error");
+      return;
+    }
+    live.config = result.data;
+    renderServices();
+    renderCounters();
+    renderHours();
+    renderBranch();
+    renderFormChoices();
+  }
+
+  const SERVICE_NUMBERS = ["target_wait_min", "daily_cap", "stop_issuing_before_close_min", "average_handling_s"];
+
+  function renderServices() {
+    const rows = live.config.services.map((s) => {
+      const row = el("tr", { dataset: { service: s.id } });
+      const fields = [input("prefix", s.prefix), input("name_zh", s.name_zh), input("name_en", s.name_en),
+        ...SERVICE_NUMBERS.map((name) => input(name, s[name], "number"))];
+      row.append(cell(el("span", { text: s.id })), ...fields.map((f) => cell(f)), cell(
+        button(t("admin.save"), () => {
+          const body = {};
+          for (const f of fields) body[f.name] = SERVICE_NUMBERS.includes(f.name) ? whole(f.value) : f.value;
+          call("PUT", branchPath("/config/services/" + encodeURIComponent(s.id)), body).then(loadConfig);
+        }),
+        " ",
+        button(t("admin.delete"), () => {
+          call("DELETE", branchPath("/config/services/" + encodeURIComponent(s.id)), undefined, t("admin.deleted"))
+            .then(loadConfig);
+        }, "danger"),
+      ));
+      return row;
+    });
+    $("services-table").tBodies[0].replaceChildren(...rows);
+    lockForManagers($("section-services"));
+  }
+
+  function renderCounters() {
+    const services = live.config.services.map((s) => ({ id: s.id, label: s.id + " " + N.nameOf(s) }));
+    const rows = live.config.counters.map((c) => {
+      const row = el("tr", { dataset: { counter: c.id } });
+      const nameZh = input("name_zh", c.name_zh);
+      const nameEn = input("name_en", c.name_en);
+      const serves = el("div", {}, checkboxes("services", services, c.services));
+      const status = el("select", { name: "initial_status" }, ["open", "closed"].map(
+        (value) => el("option", { value: value, text: N.stateWord(value), selected: c.initial_status === value })));
+      row.append(cell(el("span", { text: c.id })), cell(nameZh), cell(nameEn), cell(serves), cell(status), cell(
+        button(t("admin.save"), () => {
+          call("PUT", branchPath("/config/counters/" + encodeURIComponent(c.id)), {
+            name_zh: nameZh.value, name_en: nameEn.value, services: checkedValues(serves, "services"),
+            initial_status: status.value,
+          }).then(loadConfig);
+        }),
+        " ",
+        button(t("admin.delete"), () => {
+          call("DELETE", branchPath("/config/counters/" + encodeURIComponent(c.id)), undefined, t("admin.deleted"))
+            .then(loadConfig);
+        }, "danger"),
+      ));
+      return row;
+    });
+    $("counters-table").tBodies[0].replaceChildren(...rows);
+    lockForManagers($("section-counters"));
+  }
+
+  function renderHours() {
+    const form = $("hours-form");
+    const hours = live.config.hours;
+    for (const day of page.weekdays) {
+      const value = hours[day];
+      form.elements[day].value = Array.isArray(value) ? value.join(", ") : String(value || "closed");
+    }
+    form.elements.closed_dates.value = (hours.closed_dates || []).join("\n");
+    lockForManagers($("section-hours"));
+  }
+
+  function renderBranch() {
+    const form = $("branch-form");
+    const branch = live.config.branch;
+    for (const field of form.elements) {
+      if (!field.name || !(field.name in branch)) continue;
+      if (field.type === "checkbox") field.checked = Boolean(branch[field.name]);
+      else field.value = String(branch[field.name]);
+    }
+    lockForManagers($("section-hours"));
+  }
+
+  function renderFormChoices() {
+    const counters = live.config.counters.map((c) => ({ id: c.id, label: N.nameOf(c) }));
+    const services = live.config.services.map((s) => ({ id: s.id, label: s.id + " " + N.nameOf(s) }));
+    const legend = (id) => $(id).querySelector("legend");
+    $("service-form-counters").replaceChildren(legend("service-form-counters"), ...checkboxes("counters", counters, []));
+    $("counter-form-services").replaceChildren(legend("counter-form-services"), ...checkboxes("services", services, []));
+    if ($("user-form-counters")) {
+      $("user-form-counters").replaceChildren(legend("user-form-counters"), ...checkboxes("counters", counters, []));
+    }
+    lockForManagers($("section-services"));
+    lockForManagers($("section-counters"));
+  }
+
+  function bindConfigForms() {
+    $("service-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = event.target;
+      const body = { prefix: form.elements.prefix.value.trim(), name_zh: form.elements.name_zh.value,
+        name_en: form.elements.name_en.value, counters: checkedValues(form, "counters") };
+      if (await call("PUT", branchPath("/config/services/" + encodeURIComponent(form.elements.id.value.trim())), body)) {
+        form.reset();
+        loadConfig();
+      }
+    });
+    $("counter-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = event.target;
+      const body = { name_zh: form.elements.name_zh.value, name_en: form.elements.name_en.value,
+        services: checkedValues(form, "services") };
+      if (await call("PUT", branchPath("/config/counters/" + encodeURIComponent(form.elements.id.value.trim())), body)) {
+        form.reset();
+        loadConfig();
+      }
+    });
+    $("hours-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const form = event.target;
+      const body = {};
+      for (const day of page.weekdays) {
+        const text = form.elements[day].value.trim();
+        const parts = text.split(/[\s,，;；]+/).filter(Boolean);
+        body[day] = !parts.length || text.toLowerCase() === "closed" ? "closed" : parts;
+      }
+      body.closed_dates = form.elements.closed_dates.value.split(/[\s,，;；]+/).filter(Boolean);
+      call("PUT", branchPath("/config/hours"), body).then(loadConfig);
+    });
+    $("branch-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const body = {};
+      for (const field of event.target.elements) {
+        if (!field.name) continue;
+        if (field.type === "checkbox") body[field.name] = field.checked;
+        else if (field.type === "number") body[field.name] = whole(field.value);
+        else body[field.name] = field.value;
+      }
+      call("PUT", branchPath("/config/branch"), body).then(loadConfig);
+    });
+  }
+
+  // ---- Accounts and devices ---------------------------------------------------------------------
+
+  const PEOPLE = ["admin", "manager", "staff"];
+
+  async function loadUsers() {
+    if (!isAdmin) return;
+    const result = await N.api("GET", "/api/users");
+    if (result.status !== 200) return;
+    live.users = result.data.users;
+    renderUsers();
+    renderDevices();
+  }
+
+  function patchUser(username, body) {
+    return call("PATCH", "/api/users/" + encodeURIComponent(username), body).then(loadUsers);
+  }
+
+  function renderUsers() {
+    if (!$("users-table") || !live.config) return;
+    const counters = live.config.counters.map((c) => ({ id: c.id, label: N.nameOf(c) }));
+    const rows = live.users.filter((u) => PEOPLE.includes(u.role)).map((u) => {
+      const row = el("tr", { dataset: { username: u.username } });
+      const boxes = el("div", {}, checkboxes("counters", counters, u.counters));
+      const password = input("password", "", "password");
+      password.autocomplete = "new-password";
+      password.placeholder = t("admin.new_password");
+      row.append(
+        cell(el("span", { text: u.username })),
+        cell(el("span", { text: u.role })),
+        cell(boxes, button(t("admin.save"), () => patchUser(u.username, { counters: checkedValues(boxes, "counters") }))),
+        cell(el("span", { text: u.disabled ? t("admin.disabled") + " " : "" }),
+          button(u.disabled ? t("admin.enable") : t("admin.disable"),
+            () => patchUser(u.username, { disabled: !u.disabled }), u.disabled ? "" : "danger")),
+        cell(password, button(t("admin.reset_password"), () => patchUser(u.username, { password: password.value }))),
+      );
+      return row;
+    });
+    $("users-table").tBodies[0].replaceChildren(...rows);
+  }
+
+  function printerText(device) {
+    const printer = device.printer || {};
+    if (device.role !== "kiosk") return "";
+    if (printer.available) return "OK";
+    const problems = ["paper_out", "cover_open", "paper_near_end"].filter((name) => printer[name]);
+    if (!printer.online) problems.unshift("offline");
+    if (printer.error) problems.push(printer.error);
+    return problems.join(", ");
+  }
+
+  function renderDevices() {
+    const health = new Map((live.devices || []).map((d) => [d.device, d]));
+    const accounts = (live.users || []).filter((u) => !PEOPLE.includes(u.role));
+    const names = new Set([...health.keys(), ...accounts.map((u) => u.username)]);
+    const rows = [...names].sort().map((name) => {
+      const device = health.get(name) || null;
+      const account = accounts.find((u) => u.username === name) || null;
+      const row = el("tr", { dataset: { device: name } });
+      const status = device ? (device.online ? t("admin.online") : t("admin.offline")) : t("admin.never");
+      row.append(
+        cell(el("span", { text: name })),
+        cell(el("span", { text: (account && account.role) || (device && device.role) || "" })),
+        cell(el("span", { text: status + (account && account.disabled ? " · " + t("admin.disabled") : ""),
+          class: device && device.online ? "status-ok" : "status-bad" })),
+        cell(el("span", { text: device && device.last_heartbeat
+          ? device.last_heartbeat + " (" + device.heartbeat_age_s + " s)" : "" })),
+        cell(el("span", { text: device ? printerText(device) : "" })),
+        cell(el("span", { text: (device && device.address) || "" })),
+        cell(isAdmin && account ? button(account.disabled ? t("admin.enable") : t("admin.revoke"),
+          () => patchUser(name, { disabled: !account.disabled }), account.disabled ? "" : "danger") : ""),
+      );
+      return row;
+    });
+    $("devices-table").tBodies[0].replaceChildren(...rows);
+  }
+
+  function bindAccountForms() {
+    if ($("user-form")) {
+      $("user-form").addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const form = event.target;
+        const body = { username: form.elements.username.value.trim(), password: form.elements.password.value,
+          role: form.elements.role.value, counters: checkedValues(form, "counters") };
+        if (await call("POST", "/api/users", body)) {
+          form.reset();
+          loadUsers();
+        }
+      });
+    }
+    if ($("device-form")) {
+      $("device-form").addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const form = event.target;
+        const body = { username: form.elements.username.value.trim(), password: form.elements.password.value,
+          role: form.elements.role.value, counters: [] };
+        if (!await call("POST", "/api/users", body)) return;
+        // The device's token, shown once: the kiosk is configured with it, the display opens its link.
+        const login = await N.api("POST", "/api/login", { username: body.username, password: body.password });
+        form.reset();
+        loadUsers();
+        if (login.status !== 200) return;
+        $("device-token").textContent = login.data.token;
+        const link = "/display/" + encodeURIComponent(page.branch.id) + "?token=" + encodeURIComponent(login.data.token);
+        $("device-link").href = link;
+        $("device-link").textContent = new URL(link, window.location.href).toString();
+        $("device-link-line").hidden = body.role !== "display";
+        $("device-secret").hidden = false;
+      });
+    }
+  }
+
+  // ---- Notices, reactivations, audit ------------------------------------------------------------
+
+  function noticeText(notice) {
+    if (!notice) return t("admin.no_notice");
+    return [notice.text_zh, notice.text_en].filter(Boolean).join(" / ") + (notice.emergency ? " · " + t("admin.emergency") : "");
+  }
+
+  function bindNoticeForms() {
+    $("notice-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const form = event.target;
+      const body = { emergency: form.elements.emergency.checked };
+      if (form.elements.text_zh.value.trim()) body.text_zh = form.elements.text_zh.value;
+      if (form.elements.text_en.value.trim()) body.text_en = form.elements.text_en.value;
+      call("POST", branchPath("/notice"), body);
+    });
+    $("notice-clear").addEventListener("click", () => call("POST", branchPath("/notice"), {}));
+    $("reactivate-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = event.target;
+      const counter = form.elements.counter.value;
+      const number = form.elements.number.value.trim().toUpperCase();
+      if (await call("POST", branchPath("/counters/" + encodeURIComponent(counter) + "/reactivate"), { number: number })) {
+        form.elements.number.value = "";
+      }
+    });
+  }
+
+  let auditTimer = null;
+  async function loadAudit() {
+    clearTimeout(auditTimer);
+    const result = await N.api("GET", branchPath("/audit?count=200"));
+    if (result.status !== 200) return;
+    $("audit-table").tBodies[0].replaceChildren(...result.data.entries.map((entry) => el("tr", {}, [
+      cell(el("span", { text: entry.at || "" })), cell(el("span", { text: entry.actor || "" })),
+      cell(el("span", { text: entry.role || "" })), cell(el("span", { text: entry.source || "" })),
+      cell(el("span", { text: entry.action || "" })), cell(el("code", { text: JSON.stringify(entry.details || {}) })),
+    ])));
+  }
+
+  // ---- The live overview --------------------------------------------------------------------------
+
+  function renderOverview() {
+    const state = live.state;
+    const counterName = (id) => {
+      const c = state.counters.find((x) => x.id === id);
+      return c ? N.nameOf(c) : id;
+    };
+    $("overview-counters").tBodies[0].replaceChildren(...state.counters.map((c) => el("tr", { dataset: { counter: c.id } }, [
+      cell(el("span", { text: N.nameOf(c) })),
+      cell(el("span", { class: "badge", text: N.stateWord(c.status), dataset: { status: c.status } })),
+      cell(el("span", { text: c.reason || "" })),
+      cell(el("span", { text: c.holder || "" })),
+      cell(el("span", { class: "number", text: c.current ? c.current.number : "" })),
+    ])));
+    $("overview-services").tBodies[0].replaceChildren(...state.services.map((s) => el("tr", { dataset: { service: s.id } }, [
+      cell(el("span", { text: s.id })), cell(el("span", { text: s.name_zh })), cell(el("span", { text: s.name_en })),
+      cell(el("span", { class: "count", text: String(s.waiting) })),
+      cell(el("span", { text: String(s.priority_waiting) })),
+    ])));
+    $("overview-recent").replaceChildren(...state.recent_calls.map((call) => el("li", {
+      text: call.number + " → " + counterName(call.counter) + " · " + (call.at || "").slice(11, 19),
+    })));
+    $("overview-notice").textContent = noticeText(state.notice);
+    $("notice-current").textContent = noticeText(state.notice);
+    const online = live.devices.filter((d) => d.online).length;
+    $("overview-devices").textContent = online + " / " + live.devices.length + " " + t("admin.online");
+    const select = $("reactivate-counter");
+    const chosen = select.value;
+    select.replaceChildren(...state.counters.map((c) => el("option", { value: c.id, text: N.nameOf(c) })));
+    if (chosen) select.value = chosen;
+  }
+
+  function show(message) {
+    if (message.type !== "branch") return;
+    live.state = message.state;
+    live.devices = message.devices || [];
+    renderOverview();
+    renderDevices();
+    const events = message.events || [];
+    if (events.includes("config_changed")) loadConfig();
+    if (isAdmin && events.length && !$("section-audit").hidden) {
+      clearTimeout(auditTimer);
+      auditTimer = setTimeout(loadAudit, 500);
+    }
+  }
+
+  $("logout").addEventListener("click", () => N.logout());
+  window.addEventListener("hashchange", showSection);
+  bindConfigForms();
+  bindAccountForms();
+  bindNoticeForms();
+  showSection();
+  loadConfig().then(loadUsers);
+  live.socket = N.liveSocket({}, show, (code, reason) => N.say(reason || String(code), "error"));
+})();

@@ -1,0 +1,188 @@
+// Shared by the staff pages: texts, the JSON API with the session's CSRF token, the live socket.
+// Plain JavaScript, nothing loaded from the internet. Whatever a user typed reaches the page
+// through textContent or an input's value only, never as HTML.
+(function () {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("nextup-config").textContent);
+  const texts = config.texts || {};
+
+  function t(key, values) {
+    let text = Object.prototype.hasOwnProperty.call(texts, key) ? texts[key] : key;
+    for (const [name, value] of Object.entries(values || {})) {
+      text = text.split("{" + name + "}").join(String(value));
+    }
+    return text;
+  }
+
+  function nameOf(item) {
+    if (!item) return "";
+    return (config.lang === "zh" ? item.name_zh : item.name_en) || item.id || "";
+  }
+
+  function el(tag, props, children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (key === "text") node.textContent = value;
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key === "class") node.className = value;
+      else node[key] = value;
+    }
+    for (const child of children || []) node.append(child);
+    return node;
+  }
+
+  function stateWord(state) {
+    const key = "counter.status." + state;
+    return Object.prototype.hasOwnProperty.call(texts, key) ? texts[key] : state || "";
+  }
+
+  function errorText(error) {
+    if (!error) return t("error.network");
+    const key = "error." + error.code;
+    if (Object.prototype.hasOwnProperty.call(texts, key)) {
+      return t(key, {
+        holder: error.holder || "",
+        state: stateWord(error.state),
+        number: error.number || "",
+        message: error.message || "",
+      });
+    }
+    return error.message || error.code || t("error.network");
+  }
+
+  let messageTimer = null;
+  function say(text, kind) {
+    const box = document.getElementById("message");
+    box.textContent = text;
+    box.dataset.kind = kind || "info";
+    box.hidden = false;
+    clearTimeout(messageTimer);
+    messageTimer = setTimeout(() => { box.hidden = true; }, kind === "error" ? 12000 : 6000);
+  }
+
+  function toLogin() {
+    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+  }
+
+  // One JSON request with the cookie and the CSRF token; {status, data}. A 401 means the
+  // session ended (logout elsewhere, expiry): back to the login page.
+  async function api(method, path, body) {
+    const options = {
+      method: method,
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": config.csrf_token, Accept: "application/json" },
+    };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(path, options);
+    } catch (_) {
+      return { status: 0, data: null };
+    }
+    let data = null;
+    if (response.status !== 204) {
+      try { data = await response.json(); } catch (_) { data = null; }
+    }
+    if (response.status === 401 && path !== "/api/logout") toLogin();
+    return { status: response.status, data: data };
+  }
+
+  function branchPath(rest) {
+    return "/api/branches/" + encodeURIComponent(config.branch.id) + rest;
+  }
+
+  function setConnection(state) {
+    const badge = document.getElementById("connection");
+    if (!badge) return;
+    badge.dataset.state = state;
+    badge.textContent = t("connection." + state);
+  }
+
+  // The staff websocket: reconnects with jittered doubling backoff; answers the server's pings.
+  // onMessage gets every view message; a refusal (4401 session ended) goes to the login page.
+  function liveSocket(params, onMessage, onRefused) {
+    let socket = null;
+    let stopped = false;
+    let delay = 500;
+    const status = { connected: false, connects: 0, messages: 0 };
+
+    function open() {
+      if (stopped) return;
+      const url = new URL(config.socket, window.location.href);
+      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+      for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+      const ws = new WebSocket(url.toString());
+      socket = ws;
+      setConnection("connecting");
+      ws.onopen = () => {
+        if (ws !== socket) return;
+        status.connected = true;
+        status.connects += 1;
+        delay = 500;
+        setConnection("online");
+      };
+      ws.onmessage = (event) => {
+        if (ws !== socket) return;
+        let message;
+        try { message = JSON.parse(event.data); } catch (_) { return; }
+        if (message.type === "ping") {
+          ws.send(JSON.stringify({ type: "pong" }));
+          return;
+        }
+        if (message.type === "pong") return;
+        status.messages += 1;
+        onMessage(message);
+      };
+      ws.onclose = (event) => {
+        if (ws !== socket) return;
+        status.connected = false;
+        socket = null;
+        if (stopped) return;
+        setConnection("offline");
+        if (event.code === 4401) { toLogin(); return; }
+        if (event.code === 4403 || event.code === 4404) {
+          if (onRefused) onRefused(event.code, event.reason);
+          return;
+        }
+        const wait = delay / 2 + Math.random() * delay / 2;
+        delay = Math.min(delay * 2, 8000);
+        setTimeout(open, wait);
+      };
+    }
+
+    open();
+    return {
+      status: status,
+      stop() {
+        stopped = true;
+        if (socket) socket.close(1000, "left");
+        socket = null;
+      },
+    };
+  }
+
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined || !isFinite(seconds)) return "—";
+    const s = Math.max(0, Math.round(seconds));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const two = (n) => String(n).padStart(2, "0");
+    return (h ? h + ":" + two(m) : String(m)) + ":" + two(s % 60);
+  }
+
+  async function logout() {
+    // /api/logout ends the session on every server process (and releases a staff member's
+    // counters); /logout then removes the cookie.
+    await api("POST", "/api/logout");
+    await fetch("/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": config.csrf_token } })
+      .catch(() => null);
+    window.location.assign("/login");
+  }
+
+  window.NextUp = { config, t, nameOf, el, errorText, stateWord, say, api, branchPath, liveSocket, duration,
+    logout, toLogin };
+})();
