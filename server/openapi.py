@@ -12,6 +12,7 @@ import re
 from importlib import metadata
 from typing import Any
 
+from server import phone_openapi
 from server.auth import Role
 from server.config import Branch
 from server.rules import CounterStatus, TicketStatus
@@ -279,6 +280,7 @@ def schemas(branch: Branch | None) -> dict[str, Schema]:
         "PauseReason": obj({"reason": text(MAX_REASON, description="Shown on the lobby display.")}),
         "NoFields": {"type": "object", "description": "Nothing to send; an empty body does too."},
         **admin_schemas(branch),
+        **phone_openapi.schemas(),
     }
 
 
@@ -770,7 +772,7 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
             "parameters": [p_branch, p_ticket],
             "get": operation(
                 "getTicket", "A ticket, with its place in line", returns(200, "Ticket", "The ticket."),
-                [404, 503], tag="tickets",
+                [404, 429, 503], tag="tickets",
                 description="No token: the unguessable id is the key (the phone page of a ticket).",
             ),
         },
@@ -778,7 +780,7 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
             "parameters": [p_branch, p_ticket],
             "post": operation(
                 "cancelTicket", "Cancel a waiting ticket (its holder gives up)",
-                returns(200, "Ticket", "Cancelled."), [*body_errors, 404, 503], body="NoFields",
+                returns(200, "Ticket", "Cancelled."), [*body_errors, 404, 429, 503], body="NoFields",
                 body_required=False, tag="tickets",
                 conflicts=conflict(["invalid_state"], "The ticket is not waiting."),
                 description="No token: the unguessable id is the key.",
@@ -826,6 +828,7 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
         },
     }
     result.update(admin_paths(p_branch, p_counter))
+    result.update(phone_openapi.paths(p_branch, p_ticket))
     for action, (summary, body, codes, extra) in COUNTER_ACTION_DOCS.items():
         roles = [Role.ADMIN, Role.MANAGER, Role.STAFF] if action == "reactivate" else [Role.ADMIN, Role.STAFF]
         if action == "call-next":

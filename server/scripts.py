@@ -21,6 +21,11 @@ SCRIPT_NAMES = (
     "seed_config",
     "save_config",
     "post_notice",
+    "phone_view",
+    "rate_ticket",
+    "file_complaint",
+    "update_complaint",
+    "purge_complaint_phones",
 )
 
 

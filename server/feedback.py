@@ -1,0 +1,417 @@
+"""Customer feedback from the phone page: ratings of served tickets and complaints, and the managers' API.
+
+A rating (1-5, optional comment) is accepted once per served ticket while its page works; storing
+it and appending its ``ticket_rated`` event to the branch stream is one script
+(``lua/rate_ticket.lua``), so the metrics count exactly the ratings stored. The event's data:
+``{"ticket": {...}, "counter": "3" | null, "staff": "alice" | null, "service": "A", "rating": 1-5}``
+plus the usual ``type, branch, at, ts, actor``. The comment stays out of the stream (which public
+screens follow) and in the rating's hash.
+
+A complaint (text, optional phone number) may be filed from any ticket's page while it works, at
+most ``feedback_keys.COMPLAINTS_PER_TICKET`` per ticket. The phone number is stored encrypted
+(Fernet) and erased after ``PhoneSettings.complaint_phone_days``. Managers and admins list
+complaints with their state (open, answered, closed), age and whether the answer is overdue against
+the branch's target, and move them on with an answer; each change is in the audit log.
+
+Routes:
+
+- ``POST /api/branches/{b}/tickets/{id}/rating`` ``{"rating": 1-5, "comment"?}`` -> 201
+  ``{"rating", "comment", "at"}``; 409 ``already_rated`` (state ``rated``), 409 ``invalid_state``
+  (the ticket is not served; body names ``state``), 410 ``gone``, 404, 422.
+- ``POST /api/branches/{b}/tickets/{id}/complaints`` ``{"text", "phone"?}`` -> 201
+  ``{"id", "state", "filed_at", "answer_due_at"}``; 409 ``too_many_complaints``, 410, 404, 422.
+- ``GET /api/branches/{b}/complaints?state=open|answered|closed&count=N`` (manager, admin) ->
+  ``{"complaints": [...newest first], "answer_target_h"}``.
+- ``PATCH /api/branches/{b}/complaints/{id}`` ``{"state"?, "answer"?}`` (manager, admin) -> the
+  complaint; 409 ``invalid_state`` when its state does not allow the change, 422 ``invalid_field``.
+- ``GET /api/branches/{b}/ratings?count=N`` (manager, admin) -> ``{"ratings": [...newest first]}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import secrets
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, cast
+
+from cryptography.fernet import Fernet, InvalidToken
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import feedback_keys
+from server.api import actor_of, branch_store, context, identify, ticket_id_of
+from server.auth import Role
+from server.errors import ApiError, invalid_field, not_found
+from server.http import JSONResponse, read_json, text_field
+from server.phone import COMMENT_MAX, COMPLAINT_MAX, PhoneSettings, phone_settings
+from server.store import Actor, Json, QueueStore
+
+log = logging.getLogger("nextup.feedback")
+
+#: How often the erasure of old complaint phone numbers runs, in seconds.
+PURGE_EVERY_S = 3600
+#: Most complaints or ratings one listing returns.
+LIST_MAX = 1000
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{3,23}$")
+_COMPLAINT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ComplaintState(str, Enum):
+    #: Filed, waiting for an answer; overdue once older than the branch's answer target.
+    OPEN = "open"
+    #: A manager answered it (the answer is recorded); it may still be closed or reopened.
+    ANSWERED = "answered"
+    #: Dealt with.
+    CLOSED = "closed"
+
+
+#: Complaint transitions: target state -> states it may be reached from. Answering an answered
+#: complaint amends the answer; a closed or answered complaint can be reopened.
+COMPLAINT_TRANSITIONS: dict[ComplaintState, frozenset[ComplaintState]] = {
+    ComplaintState.ANSWERED: frozenset({ComplaintState.OPEN, ComplaintState.ANSWERED}),
+    ComplaintState.CLOSED: frozenset({ComplaintState.OPEN, ComplaintState.ANSWERED}),
+    ComplaintState.OPEN: frozenset({ComplaintState.ANSWERED, ComplaintState.CLOSED}),
+}
+
+
+# ---- Phone numbers, encrypted ------------------------------------------------------------------
+
+
+class PhoneCipher:
+    """Fernet encryption of complaint phone numbers.
+
+    The key is NEXTUP_FEEDBACK_KEY when set (keep it outside Redis, and a copy of Redis alone
+    reveals no number), else one generated once and kept in Redis so every process shares it.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self._fernet = Fernet(key)
+
+    @classmethod
+    async def load(cls, redis: Redis, environ: dict[str, str] | None = None) -> PhoneCipher:
+        given = (os.environ if environ is None else environ).get("NEXTUP_FEEDBACK_KEY", "").strip()
+        if given:
+            return cls(given.encode())
+        await redis.set(feedback_keys.feedback_secret(), Fernet.generate_key().decode(), nx=True)
+        stored = await redis.get(feedback_keys.feedback_secret())
+        return cls(str(stored).encode())
+
+    def encrypt(self, phone: str) -> str:
+        return self._fernet.encrypt(phone.encode()).decode()
+
+    def decrypt(self, token: str) -> str | None:
+        """The number, or None when it cannot be read (erased, or encrypted with another key)."""
+        if not token:
+            return None
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            return None
+
+
+async def phone_cipher(app: Starlette, redis: Redis) -> PhoneCipher:
+    cipher: PhoneCipher | None = getattr(app.state, "phone_cipher", None)
+    if cipher is None:
+        cipher = await PhoneCipher.load(redis)
+        app.state.phone_cipher = cipher
+    return cipher
+
+
+# ---- Field rules (no I/O) ----------------------------------------------------------------------
+
+
+def rating_field(data: dict[str, Any]) -> int:
+    value = data.get("rating")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON does not tell 5 from 5.0
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise invalid_field("rating", "'rating' must be a whole number from 1 to 5")
+    return value
+
+
+def optional_text(data: dict[str, Any], name: str, max_length: int) -> str:
+    value = data.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise invalid_field(name, f"'{name}' must be a string")
+    if len(value) > max_length:
+        raise invalid_field(name, f"'{name}' must be at most {max_length} characters")
+    return value.strip()
+
+
+def phone_field(data: dict[str, Any]) -> str:
+    phone = optional_text(data, "phone", 32)
+    if phone and not _PHONE.match(phone):
+        raise invalid_field("phone", "'phone' must be a phone number: digits, spaces, '-', '(', ')', a leading '+'")
+    return phone
+
+
+def answer_due_ms(filed_ms: int, settings: PhoneSettings) -> int:
+    return filed_ms + int(settings.complaint_answer_target_h * 3_600_000)
+
+
+def complaint_summary(record: dict[str, str], now_ms: int, settings: PhoneSettings, cipher: PhoneCipher,
+                      store: QueueStore) -> Json:  # fmt: skip
+    """A stored complaint as managers see it: its state, age, and whether its answer is overdue."""
+    filed_ms = int(record.get("filed_ms") or 0)
+    answered_ms = int(record["answered_ms"]) if record.get("answered_ms") else None
+    due_ms = answer_due_ms(filed_ms, settings)
+    state = record.get("state", ComplaintState.OPEN.value)
+    waited_ms = (answered_ms if answered_ms is not None and state != ComplaintState.OPEN else now_ms) - filed_ms
+    unanswered = state == ComplaintState.OPEN
+    return {
+        "id": record.get("id"),
+        "number": record.get("number"),
+        "service": record.get("service"),
+        "counter": record.get("counter") or None,
+        "staff": record.get("staff") or None,
+        "ticket_status": record.get("ticket_status"),
+        "business_day": record.get("day"),
+        "text": record.get("text", ""),
+        "phone": cipher.decrypt(record.get("phone", "")),
+        "phone_erased": bool(record.get("phone_purged_at")),
+        "state": state,
+        "filed_at": record.get("filed_at"),
+        "age_s": max(0, (now_ms - filed_ms) // 1000),
+        "waited_s": max(0, waited_ms // 1000),
+        "answer_due_at": _iso(store, due_ms),
+        "overdue": unanswered and now_ms > due_ms,
+        "answered_late": answered_ms is not None and answered_ms > due_ms,
+        "answer": record.get("answer") or None,
+        "answered_at": record.get("answered_at") or None,
+        "answered_by": record.get("answered_by") or None,
+        "closed_at": record.get("closed_at") or None,
+    }
+
+
+def _iso(store: QueueStore, ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(store.branch.zone).isoformat(timespec="seconds")
+
+
+def _now_ms(store: QueueStore) -> int:
+    return int(store.clock.now().timestamp() * 1000)
+
+
+def _holder(request: Request) -> Actor:
+    return Actor("holder", "", request.client.host if request.client else "")
+
+
+# ---- The customer's side -----------------------------------------------------------------------
+
+
+async def rate_ticket(request: Request) -> Response:
+    ctx = context(request)
+    store = branch_store(request, ctx)
+    ticket_id = ticket_id_of(request)
+    settings = phone_settings(request.app)
+    data = await read_json(request, ctx.settings.max_body_bytes)
+    rating = rating_field(data)
+    comment = optional_text(data, "comment", COMMENT_MAX)
+    result, _ = await store.run_script(
+        "rate_ticket", _holder(request), ticket_id, rating, comment, settings.finished_page_ttl_s * 1000
+    )
+    if "error" in result:
+        raise _refusal(result, "rate")
+    result.pop("seq", None)
+    return JSONResponse(result, 201)
+
+
+async def file_complaint(request: Request) -> Response:
+    ctx = context(request)
+    store = branch_store(request, ctx)
+    ticket_id = ticket_id_of(request)
+    settings = phone_settings(request.app)
+    data = await read_json(request, ctx.settings.max_body_bytes)
+    text = text_field(data, "text", max_length=COMPLAINT_MAX)
+    phone = phone_field(data)
+    sealed = (await phone_cipher(request.app, store.redis)).encrypt(phone) if phone else ""
+    for _ in range(3):
+        result, _ = await store.run_script(
+            "file_complaint",
+            _holder(request),
+            ticket_id,
+            secrets.token_urlsafe(12),
+            text,
+            sealed,
+            feedback_keys.COMPLAINTS_PER_TICKET,
+            settings.finished_page_ttl_s * 1000,
+        )
+        if result.get("error") != "id_collision":
+            break
+    if "error" in result:
+        raise _refusal(result, "complain")
+    record = result["complaint"]
+    filed_ms = int(record["filed_ms"])
+    return JSONResponse(
+        {"id": record["id"], "state": record["state"], "filed_at": record["filed_at"],
+         "answer_due_at": _iso(store, answer_due_ms(filed_ms, settings))},
+        201,
+    )  # fmt: skip
+
+
+def _refusal(result: Json, action: str) -> ApiError:
+    code = result.pop("error")
+    if code == "not_found":
+        return not_found("Ticket" if action != "update" else "Complaint")
+    if code == "gone":
+        return ApiError(410, "gone", "The page of this ticket has expired")
+    if code == "invalid_state" and action == "rate":
+        return ApiError(409, code, f"Only a served ticket can be rated; ticket {result.get('number')} is "
+                                   f"{result['state']}", **result)  # fmt: skip
+    if code == "invalid_state":
+        return ApiError(409, code, f"The complaint is {result['state']}", **result)
+    if code == "already_rated":
+        return ApiError(409, code, "This ticket has already been rated", **result)
+    if code == "too_many_complaints":
+        return ApiError(409, code, f"A ticket may file at most {result['limit']} complaints", **result)
+    if code == "answer_required":
+        return invalid_field("answer", "An answered complaint needs an 'answer'")
+    return ApiError(409, code, code, **result)
+
+
+# ---- The managers' side ------------------------------------------------------------------------
+
+
+def _manager(request: Request) -> Actor:
+    ctx = context(request)
+    identity = identify(request, ctx)
+    identity.require_branch(branch_store(request, ctx).branch.id)
+    identity.require_role(Role.MANAGER, Role.ADMIN)
+    return actor_of(identity, request)
+
+
+def _count(request: Request) -> int:
+    raw = request.query_params.get("count", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= LIST_MAX:
+        raise invalid_field("count", f"'count' must be a whole number from 1 to {LIST_MAX}")
+    return int(raw)
+
+
+async def list_complaints(request: Request) -> Response:
+    """Complaints, newest first; ``?state=`` keeps one state, ``?count=`` (default 100)."""
+    _manager(request)
+    ctx = context(request)
+    store = ctx.store
+    settings = phone_settings(request.app)
+    wanted = request.query_params.get("state", "")
+    if wanted and wanted not in {s.value for s in ComplaintState}:
+        raise invalid_field("state", "'state' must be open, answered or closed")
+    count = _count(request)
+    # Listing never shows a number past its retention, even if the hourly erasure has not run yet.
+    await purge_phones(store, settings)
+    branch = store.branch.id
+    ids = cast(list[str], await store.redis.zrevrange(feedback_keys.complaints(branch), 0, -1))
+    cipher = await phone_cipher(request.app, store.redis)
+    now = _now_ms(store)
+    found: list[Json] = []
+    # Read in pages: a state filter may skip many; the branch's list stays small (days of complaints).
+    for start in range(0, len(ids), 200):
+        async with store.redis.pipeline(transaction=False) as pipe:
+            for cid in ids[start : start + 200]:
+                pipe.hgetall(feedback_keys.complaint(branch, cid))
+            records = cast(list[dict[str, str]], await pipe.execute())
+        for record in records:
+            if record and (not wanted or record.get("state") == wanted):
+                found.append(complaint_summary(record, now, settings, cipher, store))
+        if len(found) >= count:
+            break
+    return JSONResponse({"complaints": found[:count], "answer_target_h": settings.complaint_answer_target_h})
+
+
+async def update_complaint(request: Request) -> Response:
+    """``{"state"?, "answer"?}``: an answer alone answers it; a state alone moves it."""
+    actor = _manager(request)
+    ctx = context(request)
+    store = ctx.store
+    complaint_id: str = request.path_params["complaint"]
+    if not _COMPLAINT_ID.match(complaint_id):
+        raise not_found("Complaint")
+    data = await read_json(request, ctx.settings.max_body_bytes)
+    unknown = sorted(set(data) - {"state", "answer"})
+    if unknown:
+        raise invalid_field(unknown[0], f"Unknown field {unknown[0]!r}; allowed: state, answer")
+    answer = optional_text(data, "answer", COMPLAINT_MAX)
+    raw_state = data.get("state", ComplaintState.ANSWERED.value if answer else None)
+    try:
+        state = ComplaintState(raw_state)
+    except ValueError as exc:
+        raise invalid_field("state", "'state' must be open, answered or closed") from exc
+    allowed = sorted(s.value for s in COMPLAINT_TRANSITIONS[state])
+    result, _ = await store.run_script("update_complaint", actor, complaint_id, state.value, answer, *allowed)
+    if "error" in result:
+        raise _refusal(result, "update")
+    settings = phone_settings(request.app)
+    cipher = await phone_cipher(request.app, store.redis)
+    return JSONResponse(complaint_summary(result["complaint"], _now_ms(store), settings, cipher, store))
+
+
+async def list_ratings(request: Request) -> Response:
+    """Ratings with their comments, newest first; ``?count=`` (default 100)."""
+    _manager(request)
+    store = context(request).store
+    branch = store.branch.id
+    ids = cast(list[str], await store.redis.zrevrange(feedback_keys.ratings(branch), 0, _count(request) - 1))
+    async with store.redis.pipeline(transaction=False) as pipe:
+        for ticket_id in ids:
+            pipe.hgetall(feedback_keys.rating(branch, ticket_id))
+        records = cast(list[dict[str, str]], await pipe.execute())
+    ratings = [
+        {"number": r.get("number"), "service": r.get("service"), "counter": r.get("counter") or None,
+         "staff": r.get("staff") or None, "rating": int(r["rating"]), "comment": r.get("comment") or None,
+         "at": r.get("at"), "business_day": r.get("day")}
+        for r in records if r.get("rating")
+    ]  # fmt: skip
+    return JSONResponse({"ratings": ratings})
+
+
+# ---- Erasing old phone numbers -----------------------------------------------------------------
+
+
+async def purge_phones(store: QueueStore, settings: PhoneSettings) -> int:
+    """Erase the phone numbers of complaints older than the retention; how many were erased."""
+    cutoff = _now_ms(store) - int(settings.complaint_phone_days * 86_400_000)
+    result, _ = await store.run_script("purge_complaint_phones", Actor("retention"), cutoff)
+    return int(result.get("purged", 0))
+
+
+@contextlib.asynccontextmanager
+async def erasing_old_phones(store: QueueStore, settings: PhoneSettings) -> AsyncIterator[None]:
+    """Erase old complaint phone numbers now and every PURGE_EVERY_S while the block runs."""
+
+    async def run() -> None:
+        while True:
+            try:
+                erased = await purge_phones(store, settings)
+                if erased:
+                    log.info("erased the phone numbers of %d old complaints", erased)
+            except RedisError as exc:
+                log.warning("erasing old complaint phone numbers failed: %s", exc)
+            await asyncio.sleep(PURGE_EVERY_S)
+
+    task = asyncio.create_task(run(), name="erase old complaint phones")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+ROUTES = [
+    Route("/api/branches/{branch}/tickets/{ticket}/rating", rate_ticket, methods=["POST"]),
+    Route("/api/branches/{branch}/tickets/{ticket}/complaints", file_complaint, methods=["POST"]),
+    Route("/api/branches/{branch}/complaints", list_complaints, methods=["GET"]),
+    Route("/api/branches/{branch}/complaints/{complaint}", update_complaint, methods=["PATCH"]),
+    Route("/api/branches/{branch}/ratings", list_ratings, methods=["GET"]),
+]

@@ -1,0 +1,568 @@
+"""The customer's phone: the live ticket page ``/t/{ticket id}`` and the channels that keep it live.
+
+No login: the ticket id (128 random bits, printed as the ticket's QR code) is the only key, and
+everything here shows that one ticket and nothing of anyone else's. Lookups of unknown ids are
+rate-limited per client address (``server.lookup_limit``).
+
+The message a page receives, on every channel::
+
+    {"type": "ticket", "version": "<16 hex>", "ticket": {...the ticket JSON of the HTTP API...},
+     "feedback": {"rating": 1-5 | null, "complaints": n, "complaints_left": n},
+     "expires_at": "<ISO 8601>" | null}
+
+``version`` changes exactly when anything else in the message does. ``expires_at`` is when the page
+of a finished ticket (served, no-show, cancelled) stops working: ``PhoneSettings.finished_page_ttl_s``
+after it finished; from then on the page, the socket and the API answer 410 ``gone``.
+
+Websocket ``/ws/tickets/{ticket id}``: the message on connect, then again after any event of the
+branch that may change the ticket or its place in line (an event of its service, a counter or a
+configuration change), coalesced into one reload per burst and sent only when ``version`` changed.
+The server sends ``{"type": "ping"}`` every few seconds and closes a client silent for
+``SILENCE_LIMIT_S``; a client answers pings with ``{"type": "pong"}``. An Origin header, when sent,
+must name this host. Close codes: 4403 foreign Origin, 4404 unknown ticket, 4408 silent client,
+4410 the page expired, 4429 rate-limited, 1011 Redis unavailable, 1013 client too slow.
+
+Fallback where a proxy blocks websockets: long polling, plain HTTP that every proxy forwards (SSE is
+held back by buffering proxies). ``GET /api/branches/{b}/tickets/{id}/updates?since=<version>&wait=<s>``
+answers the message at once when its version differs from ``since``; otherwise it waits up to
+``wait`` seconds (at most ``LONG_POLL_MAX_S``) for a change and then answers the current message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server import events, feedback_keys
+from server.api import _TICKET_ID, Context, branch_store, context, ticket_id_of
+from server.display_ws import origin_allowed
+from server.errors import ApiError, ConfigError, invalid_field, not_found
+from server.fanout import Fanout, Outgoing, Subscription
+from server.http import JSONResponse
+from server.store import NOBODY, QueueStore
+from server.web.i18n import LANG_COOKIE, LANGUAGES, page_language
+from server.web.templating import templates
+
+log = logging.getLogger("nextup.phone")
+
+Json = dict[str, Any]
+
+#: Longest a long poll is held open, in seconds: under the idle timeout of common proxies (30-60 s).
+LONG_POLL_MAX_S = 25.0
+#: Seconds without any message from a phone (it answers pings) before the server drops it.
+SILENCE_LIMIT_S = 15.0
+#: Seconds a close frame may take to leave before the connection is simply dropped.
+CLOSE_TIMEOUT_S = 2.0
+#: Seconds after which a waiting ticket's view is reloaded even without an event.
+REFRESH_S = 30.0
+#: Longest comment of a rating and longest complaint, in characters.
+COMMENT_MAX = 500
+COMPLAINT_MAX = 1000
+
+#: Statuses after which a ticket's page counts down to its expiry.
+FINISHED = frozenset({"served", "no_show", "cancelled"})
+
+_PAGE_HEADERS = {"Cache-Control": "no-store"}
+_EVENT_TYPE = re.compile(r'^\{"type":"([a-z_]+)"')
+
+
+@dataclass(frozen=True)
+class PhoneSettings:
+    """The phone page's settings, read once per process from the environment."""
+
+    #: Seconds the page of a finished ticket keeps working (NEXTUP_PHONE_PAGE_TTL_S); 0 = forever.
+    finished_page_ttl_s: int = 2 * 3600
+    #: Lookups of unknown ticket ids one client address may make per minute, as a token bucket
+    #: (NEXTUP_PHONE_LOOKUPS_PER_MIN); 0 = no limit. Lookups of existing tickets are never limited.
+    lookups_per_min: int = 60
+    #: Hours a complaint may wait for its answer before it is overdue
+    #: (NEXTUP_COMPLAINT_ANSWER_TARGET_H; the branch's target until branch files carry one).
+    complaint_answer_target_h: float = 24.0
+    #: Days a complaint keeps the customer's phone number before it is erased (NEXTUP_COMPLAINT_PHONE_DAYS).
+    complaint_phone_days: float = 30.0
+
+
+_ENVIRONMENT = {
+    "finished_page_ttl_s": ("NEXTUP_PHONE_PAGE_TTL_S", int),
+    "lookups_per_min": ("NEXTUP_PHONE_LOOKUPS_PER_MIN", int),
+    "complaint_answer_target_h": ("NEXTUP_COMPLAINT_ANSWER_TARGET_H", float),
+    "complaint_phone_days": ("NEXTUP_COMPLAINT_PHONE_DAYS", float),
+}
+
+
+def load_phone_settings(environ: Mapping[str, str]) -> PhoneSettings:
+    """The settings from ``environ``; ConfigError naming every variable that is not a number >= 0."""
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for field, (variable, kind) in _ENVIRONMENT.items():
+        raw = environ.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = -1
+        if value < 0:
+            problems.append(f"{variable}={raw!r}: expected a {'whole ' if kind is int else ''}number >= 0")
+        values[field] = value
+    if problems:
+        raise ConfigError(problems)
+    return PhoneSettings(**values)
+
+
+def phone_settings(app: Starlette) -> PhoneSettings:
+    """This app's phone settings, read from the environment on first use."""
+    settings: PhoneSettings | None = getattr(app.state, "phone_settings", None)
+    if settings is None:
+        settings = load_phone_settings(os.environ)
+        app.state.phone_settings = settings
+    return settings
+
+
+# ---- The ticket as the phone sees it ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketView:
+    message: Json
+    service: str
+    #: When the page stops working (ms since the epoch); None while the ticket is not finished.
+    expires_ms: int | None
+
+    @property
+    def version(self) -> str:
+        return str(self.message["version"])
+
+    def expired(self, now_ms: int) -> bool:
+        return self.expires_ms is not None and now_ms > self.expires_ms
+
+
+def gone(ticket: Json) -> ApiError:
+    return ApiError(
+        410, "gone", f"The page of ticket {ticket['number']} has expired", state=ticket["status"]
+    )
+
+
+async def read_view(store: QueueStore, settings: PhoneSettings, ticket_id: str) -> TicketView:
+    """The ticket's view in one script call; 404 for an unknown ticket (expired or not: see ``current_view``)."""
+    result, _ = await store.run_script("phone_view", NOBODY, ticket_id)
+    if "error" in result:
+        raise not_found("Ticket")
+    ticket = store.with_position(result["ticket"], result["position"])
+    ended = result.get("ended_ms")
+    expires_ms = None
+    if ended is not None and settings.finished_page_ttl_s > 0:
+        expires_ms = int(ended) + settings.finished_page_ttl_s * 1000
+    complaints = int(result.get("complaints") or 0)
+    body: Json = {
+        "ticket": ticket,
+        "feedback": {
+            "rating": result.get("rating"),
+            "complaints": complaints,
+            "complaints_left": max(0, feedback_keys.COMPLAINTS_PER_TICKET - complaints),
+        },
+        "expires_at": _iso(store, expires_ms),
+    }
+    version = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+    return TicketView({"type": "ticket", "version": version, **body}, ticket["service"], expires_ms)
+
+
+async def current_view(store: QueueStore, settings: PhoneSettings, ticket_id: str) -> TicketView:
+    """The view of a ticket whose page still works: 404 unknown, 410 expired."""
+    view = await read_view(store, settings, ticket_id)
+    if view.expired(now_ms(store)):
+        raise gone(view.message["ticket"])
+    return view
+
+
+def now_ms(store: QueueStore) -> int:
+    return int(store.clock.now().timestamp() * 1000)
+
+
+def _iso(store: QueueStore, ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(store.branch.zone)
+    return moment.isoformat(timespec="seconds")
+
+
+def concerns(text: str, service: str) -> bool:
+    """Whether an event (its wire text) may change a ticket of ``service`` or its place in line.
+
+    Any event of that service may move it (issue, call, cancel, transfer, reactivate ...); counter
+    and configuration changes alter its wait estimate. Events of other services cannot touch it.
+    """
+    match = _EVENT_TYPE.match(text)
+    if match is None:
+        return False
+    kind = match.group(1)
+    if kind.startswith(("counter_", "config_")):
+        return True
+    if not kind.startswith("ticket_"):
+        return False
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return True
+    ticket = message.get("ticket") if isinstance(message.get("ticket"), dict) else {}
+    return service in (ticket.get("service"), message.get("from_service"), message.get("to_service"))
+
+
+def drain_concerning(subscription: Subscription, first: Outgoing, service: str) -> bool:
+    """Whether ``first`` or anything already queued behind it concerns ``service``; empties the queue.
+
+    One reload then covers a whole burst of events (a busy minute at the counters).
+    """
+    stale = first.key is not None and concerns(first.text, service)
+    queue = subscription.queue
+    while not queue.empty():
+        item = queue.get_nowait()
+        if not stale and item.key is not None:
+            stale = concerns(item.text, service)
+    return stale
+
+
+# ---- The websocket -------------------------------------------------------------------------------
+
+
+class PhoneClose:
+    """Websocket close codes of ``/ws/tickets/{id}`` (4000-4999 are the application's own)."""
+
+    FORBIDDEN = 4403
+    NOT_FOUND = 4404
+    HEARTBEAT_TIMEOUT = 4408
+    GONE = 4410
+    RATE_LIMITED = 4429
+    UNAVAILABLE = 1011
+    TOO_SLOW = 1013
+
+
+class _Closing(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass
+class PhoneConnection:
+    websocket: WebSocket
+    subscription: Subscription
+    store: QueueStore
+    settings: PhoneSettings
+    ticket_id: str
+    view: TicketView
+
+    async def serve(self) -> None:
+        sender = asyncio.create_task(self._send())
+        receiver = asyncio.create_task(self._receive())
+        self.subscription.on_overflow(sender.cancel)
+        try:
+            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sender, receiver):
+                task.cancel()
+            await asyncio.gather(sender, receiver, return_exceptions=True)
+        if self.subscription.overflowed:
+            await self._close(PhoneClose.TOO_SLOW, "too slow; reconnect")
+            return
+        for task in (sender, receiver):
+            if task.cancelled():
+                continue
+            error = task.exception()
+            if isinstance(error, _Closing):
+                await self._close(error.code, error.reason)
+                return
+            if task is receiver and error is None and task.result() == "silent":
+                await self._close(PhoneClose.HEARTBEAT_TIMEOUT, "no heartbeat")
+                return
+
+    async def _send(self) -> None:
+        loop = asyncio.get_running_loop()
+        await self.websocket.send_text(events.encode(self.view.message))
+        loaded = loop.time()
+        while True:
+            item = await self.subscription.queue.get()
+            if self.view.expired(now_ms(self.store)):
+                raise _Closing(PhoneClose.GONE, "the ticket page has expired")
+            if item.key is None:
+                await self.websocket.send_text(item.text)  # a heartbeat ping or the answer to one
+                # The wait estimate also moves without events (it learns from recent handling
+                # times): a waiting ticket is reloaded now and then on a heartbeat.
+                waiting = self.view.message["ticket"]["status"] == "waiting"
+                if not (waiting and loop.time() - loaded >= REFRESH_S):
+                    continue
+            elif not drain_concerning(self.subscription, item, self.view.service):
+                continue
+            loaded = loop.time()
+            try:
+                view = await read_view(self.store, self.settings, self.ticket_id)
+            except ApiError as exc:
+                raise _Closing(PhoneClose.NOT_FOUND, "no such ticket") from exc
+            except RedisError as exc:
+                raise _Closing(PhoneClose.UNAVAILABLE, "Redis unavailable; reconnect") from exc
+            if view.version != self.view.version:
+                await self.websocket.send_text(events.encode(view.message))
+            self.view = view
+
+    async def _receive(self) -> str:
+        while True:
+            try:
+                message = await asyncio.wait_for(self.websocket.receive(), SILENCE_LIMIT_S)
+            except TimeoutError:
+                return "silent"
+            if message["type"] == "websocket.disconnect":
+                return "gone"
+            text = message.get("text") or ""
+            if '"ping"' in text:
+                self.subscription.offer(Outgoing(None, events.PONG_TEXT))
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
+            await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT_S)
+
+
+async def ticket_socket(websocket: WebSocket) -> None:
+    ctx: Context = websocket.app.state.nextup
+    fanout: Fanout = websocket.app.state.fanout
+    settings = phone_settings(websocket.app)
+    ticket_id: str = websocket.path_params["ticket"]
+    # Accept first: a close code reaches the browser only on an open websocket.
+    await websocket.accept()
+    if not origin_allowed(websocket.headers):
+        await websocket.close(PhoneClose.FORBIDDEN, "Origin does not match Host")
+        return
+    store = ctx.store
+    if not _TICKET_ID.match(ticket_id) or not fanout.serves(store.branch.id):
+        await websocket.close(PhoneClose.NOT_FOUND, "no such ticket")
+        return
+    # Subscribe before reading the view, so no event after the read is missed.
+    with fanout.subscribe(store.branch.id) as subscription:
+        try:
+            view = await current_view(store, settings, ticket_id)
+        except ApiError as exc:
+            code = PhoneClose.GONE if exc.status == 410 else PhoneClose.NOT_FOUND
+            await websocket.close(code, exc.message[:120])
+            return
+        except RedisError as exc:
+            log.warning("phone socket: reading ticket failed: %s", exc)
+            await websocket.close(PhoneClose.UNAVAILABLE, "Redis unavailable; reconnect")
+            return
+        await PhoneConnection(websocket, subscription, store, settings, ticket_id, view).serve()
+
+
+# ---- Long polling ----------------------------------------------------------------------------------
+
+
+async def ticket_updates(request: Request) -> Response:
+    """The ticket message once it differs from ``?since=``, or after ``?wait=`` seconds."""
+    ctx = context(request)
+    store = branch_store(request, ctx)
+    ticket_id = ticket_id_of(request)
+    settings = phone_settings(request.app)
+    since = request.query_params.get("since", "")
+    raw_wait = request.query_params.get("wait", str(int(LONG_POLL_MAX_S)))
+    try:
+        wait = min(max(float(raw_wait), 0.0), LONG_POLL_MAX_S)
+    except ValueError as exc:
+        raise invalid_field("wait", f"'wait' must be a number of seconds up to {LONG_POLL_MAX_S:g}") from exc
+    fanout: Fanout = request.app.state.fanout
+    with fanout.subscribe(store.branch.id) as subscription:
+        view = await current_view(store, settings, ticket_id)
+        if view.version != since or wait <= 0:
+            return JSONResponse(view.message, headers=_PAGE_HEADERS)
+        # Reloaded whether an event came or the time ran out: the estimate moves without events.
+        await _wait_for_change(request, subscription, view, wait)
+        view = await current_view(store, settings, ticket_id)
+    return JSONResponse(view.message, headers=_PAGE_HEADERS)
+
+
+async def _client_left(request: Request) -> None:
+    """Returns when the client disconnects: a GET's body is empty, so receive() has nothing else."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _wait_for_change(request: Request, subscription: Subscription, view: TicketView, wait: float) -> bool:
+    """Until an event concerning the ticket arrives (True), the time is up or the client left (False)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    left = asyncio.create_task(_client_left(request))
+    try:
+        while (remaining := deadline - loop.time()) > 0:
+            getter = asyncio.create_task(subscription.queue.get())
+            done, _ = await asyncio.wait({getter, left}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                return bool(subscription.overflowed)
+            if drain_concerning(subscription, getter.result(), view.service):
+                return True
+        return bool(subscription.overflowed)
+    finally:
+        left.cancel()
+
+
+# ---- The page ----------------------------------------------------------------------------------------
+
+#: Every text of the page in both languages; the page switches language without reloading.
+TEXTS: dict[str, tuple[str, str]] = {
+    "title": ("我的排队号", "My ticket"),
+    "service": ("业务", "Service"),
+    "status.waiting": ("等候中", "Waiting"),
+    "status.called": ("轮到您了", "Your turn"),
+    "status.served": ("已办结", "Served"),
+    "status.no_show": ("已过号", "Missed"),
+    "status.cancelled": ("已取消", "Cancelled"),
+    "priority": ("优先", "Priority"),
+    "ahead": ("前面还有 {n} 人", "{n} people ahead of you"),
+    "ahead.one": ("前面还有 1 人", "1 person ahead of you"),
+    "ahead.none": ("下一位就是您", "You are next"),
+    "wait": ("预计等候约 {minutes} 分钟", "About {minutes} min to wait"),
+    "wait.soon": ("即将叫到您，请留意", "Any moment now: stay close"),
+    "called": ("请到{counter}办理", "Please go to {counter}"),
+    "called.again": ("第 {calls} 次呼叫", "Call number {calls}"),
+    "served": ("办理完成，感谢您的光临。", "All done. Thank you for your visit."),
+    "no_show": ("您已过号。如需继续办理，请联系大厅工作人员。",
+                "You missed your call. Please ask a member of staff if you still need us."),
+    "cancelled": ("您已放弃排队。", "You left the queue."),
+    "expires": ("本页面将于 {time} 失效", "This page stops working at {time}"),
+    "leave": ("我不等了", "I'm leaving"),
+    "leave.title": ("确定不再等候？", "Leave the queue?"),
+    "leave.text": ("号码 {number} 将被取消，无法恢复。", "Ticket {number} will be cancelled; this cannot be undone."),
+    "leave.yes": ("确定离开", "Yes, leave"),
+    "leave.no": ("继续等候", "Keep waiting"),
+    "rate.title": ("服务评价", "Rate our service"),
+    "rate.star": ("{n} 星", "{n} stars"),
+    "rate.comment": ("意见建议（选填，最多 500 字）", "Comments (optional, up to 500 characters)"),
+    "rate.submit": ("提交评价", "Send rating"),
+    "rate.choose": ("请先选择 1-5 星", "Choose 1 to 5 stars first"),
+    "rate.done": ("感谢您的评价：{n}/5", "Thank you for your rating: {n}/5"),
+    "rate.already": ("这张号票已经评价过了。", "This ticket has already been rated."),
+    "complaint.open": ("我要投诉", "Make a complaint"),
+    "complaint.title": ("投诉", "Complaint"),
+    "complaint.text": ("投诉内容（最多 1000 字）", "What went wrong (up to 1000 characters)"),
+    "complaint.phone": ("联系电话（选填，加密保存，{days} 天后删除）",
+                        "Phone number (optional; kept encrypted, erased after {days} days)"),
+    "complaint.submit": ("提交投诉", "Send complaint"),
+    "complaint.cancel": ("取消", "Cancel"),
+    "complaint.done": ("投诉已收到，我们将在 {hours} 小时内处理。",
+                       "Complaint received; we answer within {hours} hours."),
+    "complaint.limit": ("这张号票的投诉次数已达上限。", "This ticket cannot file more complaints."),
+    "complaint.empty": ("请填写投诉内容。", "Please say what went wrong."),
+    "connection.live": ("实时更新", "Live"),
+    "connection.polling": ("实时更新（兼容模式）", "Live (compatibility mode)"),
+    "connection.offline": ("连接中断，正在重连…", "Connection lost; reconnecting…"),
+    "connection.connecting": ("连接中…", "Connecting…"),
+    "sound.enable": ("开启声音提醒", "Turn on sound alerts"),
+    "sound.on": ("声音提醒已开启", "Sound alerts on"),
+    "error.gone": ("此号票页面已失效。", "This ticket page has expired."),
+    "error.not_found": ("没有找到这张号票。", "This ticket was not found."),
+    "error.rate_limited": ("查询过于频繁，请一分钟后再试。",
+                           "Too many lookups from your network; try again in a minute."),
+    "error.failed": ("操作未成功，请稍后再试。", "That did not work; please try again."),
+    "error.network": ("无法连接服务器，请稍后再试。", "The server cannot be reached; please try again."),
+    "language.other": ("English", "中文"),
+}
+
+
+def texts(lang: str) -> dict[str, str]:
+    index = LANGUAGES.index(lang)
+    return {key: pair[index] for key, pair in TEXTS.items()}
+
+
+def error_page(request: Request, status: int, headers: Mapping[str, str] | None = None) -> Response:
+    """A plain sentence for a page that cannot be shown: in the phone's language, then the other."""
+    key = {404: "error.not_found", 410: "error.gone", 429: "error.rate_limited"}.get(status, "error.failed")
+    lang = page_language(request)
+    first, second = TEXTS[key] if lang == "zh" else reversed(TEXTS[key])
+    response = templates.TemplateResponse(
+        request,
+        "phone_error.html",
+        {"lang": lang, "first": first, "second": second},
+        status_code=status,
+        headers={**_PAGE_HEADERS, **(headers or {})},
+    )
+    return response
+
+
+def page_config(store: QueueStore, settings: PhoneSettings, view: TicketView, lang: str) -> Json:
+    """What the page's script needs, embedded as JSON (the Content-Security-Policy forbids inline code)."""
+    branch = store.branch
+    ticket_id = view.message["ticket"]["id"]
+    base = f"/api/branches/{branch.id}/tickets/{ticket_id}"
+    return {
+        "lang": lang,
+        "ticket_id": ticket_id,
+        "branch": {"id": branch.id, "name_zh": branch.name_zh, "name_en": branch.name_en},
+        "services": {s.id: {"name_zh": s.name_zh, "name_en": s.name_en} for s in branch.services.values()},
+        "counters": {c.id: {"name_zh": c.name_zh, "name_en": c.name_en} for c in branch.counters.values()},
+        "first": view.message,
+        "socket": f"/ws/tickets/{ticket_id}",
+        "updates": f"{base}/updates",
+        "cancel": f"{base}/cancel",
+        "rating": f"{base}/rating",
+        "complaints": f"{base}/complaints",
+        "long_poll_s": LONG_POLL_MAX_S,
+        "comment_max": COMMENT_MAX,
+        "complaint_max": COMPLAINT_MAX,
+        "answer_target_h": f"{settings.complaint_answer_target_h:g}",
+        "phone_days": f"{settings.complaint_phone_days:g}",
+        "texts": {code: texts(code) for code in LANGUAGES},
+    }
+
+
+async def ticket_page(request: Request) -> Response:
+    """``/t/{ticket id}``: the page the ticket's QR code opens on the customer's phone."""
+    ctx = context(request)
+    store = ctx.store
+    settings = phone_settings(request.app)
+    ticket_id: str = request.path_params["ticket"]
+    if not _TICKET_ID.match(ticket_id):
+        return error_page(request, 404)
+    try:
+        view = await current_view(store, settings, ticket_id)
+    except ApiError as exc:
+        return error_page(request, exc.status)
+    lang = page_language(request)
+    ticket = view.message["ticket"]
+    service = store.branch.services.get(ticket["service"])
+    response = templates.TemplateResponse(
+        request,
+        "phone.html",
+        {
+            "lang": lang,
+            "t": texts(lang),
+            "ticket": ticket,
+            "service_zh": service.name_zh if service else ticket["service"],
+            "service_en": service.name_en if service else ticket["service"],
+            "branch": store.branch,
+            "config": page_config(store, settings, view, lang),
+        },
+        headers=_PAGE_HEADERS,
+    )
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 86400)
+    return response
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/t/{ticket}", ticket_page, methods=["GET"]),
+    WebSocketRoute("/ws/tickets/{ticket}", ticket_socket),
+    Route("/api/branches/{branch}/tickets/{ticket}/updates", ticket_updates, methods=["GET"]),
+]
