@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from starlette.requests import Request
@@ -136,7 +136,7 @@ def describe(record: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 async def list_devices(redis: Redis, branch: str, now: datetime) -> list[dict[str, Any]]:
-    raw: dict[str, str] = await redis.hgetall(device_health(branch))
+    raw = cast(dict[str, str], await redis.hgetall(device_health(branch)))
     records = []
     for text in raw.values():
         try:

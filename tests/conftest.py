@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -15,12 +16,25 @@ from server.embedded_redis import EmbeddedRedis
 from tests.servers import ADMIN_PASSWORD, ServerProcess
 
 
+def worker_database(url: str) -> str:
+    """Under pytest-xdist each worker flushes its own database: the URL's number minus the worker's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    parsed = urlsplit(url)
+    base = int(parsed.path.strip("/") or 0)
+    if index == 0:
+        return url
+    if base - index < 0:
+        raise RuntimeError(f"NEXTUP_REDIS_URL {url}: use a database number of at least {index} for {worker}")
+    return urlunsplit(parsed._replace(path=f"/{base - index}"))
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The Redis under test: NEXTUP_REDIS_URL when set, else an embedded redis-server."""
     external = os.environ.get("NEXTUP_REDIS_URL")
     if external:
-        yield external
+        yield worker_database(external)
         return
     with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as embedded:
         yield embedded.url

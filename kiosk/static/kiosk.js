@@ -1,0 +1,282 @@
+// Ticket kiosk page: talks only to the local kiosk process over the websocket "ws" next to it.
+// Plain JavaScript, no dependencies, nothing loaded from the internet. Text from the server goes
+// into the page with textContent only; the one image (the QR code) is a data: URL drawn by the kiosk.
+//
+// One request id per visit to the start screen: every tap until the page returns to the start
+// sends that same id, so a double tap (or a tap on a second button) can only ever yield one ticket.
+(function () {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("kiosk-config").textContent);
+  const IDLE_MS = Math.max(1, Number(config.idle_s) || 20) * 1000;
+  // The kiosk answers every issue within its own timeout; this only covers a kiosk that vanished.
+  const ANSWER_TIMEOUT_MS = 15000;
+  const BACKOFF_BASE_MS = 500;
+  const BACKOFF_MAX_MS = 5000;
+
+  const $ = (id) => document.getElementById(id);
+  const body = document.body;
+  const buttons = new Map(); // service id -> {item, button, name, meta, refusal}
+
+  let state = { online: false, services: [], allow_priority: false, printer: { available: true } };
+  let socket = null;
+  let socketOpen = false;
+  let attempts = 0;
+  let requestId = newRequestId();
+  let pending = false;
+  let priority = false;
+  let answerTimer = null;
+  let idleTimer = null;
+
+  window.nextupKiosk = { get requestId() { return requestId; }, messages: [] };
+
+  // ---- Helpers ---------------------------------------------------------------------------
+
+  function newRequestId() {
+    // crypto.randomUUID needs a secure context; the demo kiosk may be served over plain http.
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  function span(cls, text) {
+    const el = document.createElement("span");
+    el.className = cls;
+    el.textContent = text;
+    return el;
+  }
+
+  function setPair(zhEl, enEl, zh, en) {
+    zhEl.textContent = zh;
+    enEl.textContent = en;
+  }
+
+  function minutes(seconds) {
+    return Math.max(1, Math.ceil(seconds / 60));
+  }
+
+  function waitTexts(waiting, seconds) {
+    if (!waiting) return ["无需等待", "No wait"];
+    const m = minutes(seconds || 0);
+    return [`等候 ${waiting} 人 · 约 ${m} 分钟`, `${waiting} waiting · about ${m} min`];
+  }
+
+  // ---- Screens ---------------------------------------------------------------------------
+
+  function show(screen) {
+    body.dataset.screen = screen;
+    for (const id of ["start", "busy", "ticket", "refused"]) $(id).hidden = id !== screen;
+    renderOffline();
+  }
+
+  function resetToStart() {
+    clearTimeout(answerTimer);
+    requestId = newRequestId();
+    pending = false;
+    priority = false;
+    setLang("lang-zh");
+    $("ticket-qr").hidden = true;
+    $("ticket-qr").removeAttribute("src");
+    show("start");
+    render();
+    armIdle();
+  }
+
+  function armIdle(ms) {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      // Never cut short an answer being waited for; it arrives within the kiosk's timeout.
+      if (body.dataset.screen === "busy") return armIdle();
+      if (body.dataset.screen !== "start" || body.className !== "lang-zh" || priority) resetToStart();
+      else armIdle();
+    }, ms || IDLE_MS);
+  }
+
+  function renderOffline() {
+    const offline = !(socketOpen && state.online);
+    body.dataset.online = offline ? "false" : "true";
+    // A customer's number on screen stays visible whatever happens to the link.
+    $("offline").hidden = !(offline && body.dataset.screen === "start");
+    // For the technician: why the server turned the kiosk away (a bad token, say), if it did.
+    $("offline-reason").textContent = socketOpen ? state.last_close || "" : "";
+  }
+
+  function render() {
+    const branch = state.branch || {};
+    setPair($("branch-zh"), $("branch-en"), branch.name_zh || "", branch.name_en || "");
+    const printerOk = !state.printer || state.printer.available !== false;
+    body.dataset.printer = printerOk ? "ok" : "unavailable";
+    $("printer-notice").hidden = printerOk;
+    $("priority").hidden = !state.allow_priority;
+    if (!state.allow_priority) priority = false;
+    $("priority").setAttribute("aria-pressed", priority ? "true" : "false");
+    renderServices();
+    renderOffline();
+  }
+
+  function renderServices() {
+    const list = $("services");
+    const seen = new Set();
+    for (const service of state.services || []) {
+      seen.add(service.id);
+      let entry = buttons.get(service.id);
+      if (!entry) {
+        entry = makeButton(service.id);
+        buttons.set(service.id, entry);
+      }
+      list.appendChild(entry.item); // keeps the server's order
+      entry.name.replaceChildren(span("zh", service.name_zh), span("en", service.name_en));
+      const [zh, en] = waitTexts(service.waiting, service.estimated_wait_s);
+      entry.meta.replaceChildren(span("zh", zh), span("en", en));
+      const refusal = service.issuing ? null : service.refusal || { message_zh: "暂停取号", message: "Not issuing now" };
+      entry.refusal.hidden = !refusal;
+      entry.refusal.replaceChildren(...(refusal ? [span("zh", refusal.message_zh), span("en", refusal.message)] : []));
+      entry.button.dataset.issuing = refusal ? "false" : "true";
+      entry.button.disabled = Boolean(refusal) || pending;
+    }
+    for (const [id, entry] of buttons) {
+      if (!seen.has(id)) {
+        entry.item.remove();
+        buttons.delete(id);
+      }
+    }
+  }
+
+  function makeButton(serviceId) {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "service";
+    button.dataset.service = serviceId;
+    const name = document.createElement("span");
+    name.className = "service-name";
+    const meta = document.createElement("span");
+    meta.className = "service-meta";
+    const refusal = document.createElement("span");
+    refusal.className = "service-refusal";
+    button.append(name, meta, refusal);
+    button.addEventListener("click", () => tap(serviceId));
+    item.appendChild(button);
+    return { item, button, name, meta, refusal };
+  }
+
+  // ---- Issuing ---------------------------------------------------------------------------
+
+  function tap(serviceId) {
+    if (pending || !socketOpen || !state.online) return;
+    pending = true;
+    for (const entry of buttons.values()) entry.button.disabled = true;
+    show("busy");
+    socket.send(JSON.stringify({ type: "issue", request_id: requestId, service: serviceId, priority }));
+    clearTimeout(answerTimer);
+    answerTimer = setTimeout(() => {
+      showRefused({ message_zh: "取号机无响应，未出号。", message: "The kiosk did not answer: no ticket was issued." });
+    }, ANSWER_TIMEOUT_MS);
+  }
+
+  function showTicket(ticket) {
+    clearTimeout(answerTimer);
+    $("ticket-number").textContent = ticket.number;
+    $("ticket-priority").hidden = !ticket.priority;
+    setPair($("ticket-service-zh"), $("ticket-service-en"), ticket.name_zh || "", ticket.name_en || "");
+    const ahead = ticket.ahead || 0;
+    const [zh, en] = ahead
+      ? [`前面还有 ${ahead} 人 · 约 ${minutes(ticket.estimated_wait_s || 0)} 分钟`,
+         `${ahead} ahead of you · about ${minutes(ticket.estimated_wait_s || 0)} min`]
+      : ["前面没有人，请留意叫号", "You are next: watch for your number"];
+    setPair($("ticket-ahead-zh"), $("ticket-ahead-en"), zh, en);
+    setPrintStatus("printing", "正在打印号票…", "Printing your ticket…");
+    show("ticket");
+    armIdle(IDLE_MS * 2);
+  }
+
+  function setPrintStatus(kind, zh, en) {
+    $("print-status").dataset.state = kind;
+    setPair($("print-zh"), $("print-en"), zh, en);
+  }
+
+  function showRefused(error) {
+    clearTimeout(answerTimer);
+    setPair($("refusal-zh"), $("refusal-en"), error.message_zh || error.message || "", error.message || "");
+    show("refused");
+    armIdle();
+  }
+
+  function onMessage(message) {
+    if (message.type === "state") {
+      state = message;
+      render();
+      return;
+    }
+    if (message.request_id !== requestId) return; // an earlier visit's news
+    window.nextupKiosk.messages.push(message);
+    if (message.type === "issued") {
+      showTicket(message.ticket);
+    } else if (message.type === "printed") {
+      setPrintStatus("printed", "请取走您的号票", "Please take your ticket");
+      armIdle();
+    } else if (message.type === "print_failed") {
+      const error = message.error || {};
+      setPrintStatus("failed", `${error.message_zh || "打印机暂不可用。"}请拍照保存号码和二维码。`,
+        `${error.message || "The printer is unavailable."} Please take a photo of your number and QR code.`);
+      $("ticket-qr").src = message.qr;
+      $("ticket-qr").hidden = false;
+      armIdle(IDLE_MS * 3);
+    } else if (message.type === "refused") {
+      showRefused(message.error || {});
+    }
+  }
+
+  // ---- The local socket ---------------------------------------------------------------------
+
+  function connect() {
+    const url = new URL("ws", window.location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(url.href);
+    socket.addEventListener("open", () => {
+      socketOpen = true;
+      attempts = 0;
+      renderOffline();
+    });
+    socket.addEventListener("message", (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch (err) {
+        return;
+      }
+      onMessage(message);
+    });
+    socket.addEventListener("close", () => {
+      socketOpen = false;
+      renderOffline();
+      const limit = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempts);
+      attempts += 1;
+      setTimeout(connect, limit / 2 + Math.random() * (limit / 2));
+    });
+  }
+
+  function setLang(lang) {
+    body.className = lang;
+    document.documentElement.lang = lang === "lang-zh" ? "zh-CN" : "en";
+  }
+
+  $("lang").addEventListener("click", () => setLang(body.className === "lang-zh" ? "lang-en" : "lang-zh"));
+  $("priority").addEventListener("click", () => {
+    priority = !priority;
+    $("priority").setAttribute("aria-pressed", priority ? "true" : "false");
+  });
+  $("done").addEventListener("click", resetToStart);
+  $("back").addEventListener("click", resetToStart);
+  document.addEventListener("pointerdown", () => {
+    if (body.dataset.screen === "start") armIdle();
+  });
+
+  show("start");
+  render();
+  armIdle();
+  connect();
+})();

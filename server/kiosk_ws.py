@@ -1,0 +1,393 @@
+"""The kiosk websocket ``/ws/branches/{branch}/kiosk?token=<kiosk token>``: services, issuing, health.
+
+One connection per kiosk (``nextup kiosk``), authenticated by the token of a ``kiosk`` account of
+the branch (an ``admin`` token is accepted too, for testing). Messages are JSON objects with a
+``type``.
+
+Server -> kiosk:
+
+- ``{"type": "services", "services": [...], "branch": {...}, "allow_priority": bool}``: first,
+  and again whenever it changes: the fan-out's events for the branch trigger a refresh, coalesced to
+  at most one every ``REFRESH_MIN_INTERVAL_S``, and it is recomputed every ``REFRESH_EVERY_S``
+  anyway because opening hours end without any event. Each service is ``{id, prefix, name_zh,
+  name_en, waiting, estimated_wait_s, issuing, refusal}``: ``estimated_wait_s`` is what a regular
+  ticket issued now would be told; ``refusal`` is null while ``issuing``, else ``{code, message,
+  message_zh}`` with code ``closed``, ``stopped_issuing`` or ``daily_cap_reached``. ``branch`` is
+  ``{id, name_zh, name_en, timezone, counters: [{id, name_zh, name_en, services}]}``.
+- ``{"type": "issued", "request_id", "ticket": {...}}``: the ticket JSON of the HTTP API (with its
+  id: the kiosk prints it in the QR code).
+- ``{"type": "refused", "request_id", "error": {code, message, message_zh}}``: the branch's
+  refusal (as above), ``rate_limited``, ``invalid_field`` (unknown service, priority where the
+  branch has none) or ``unavailable`` (Redis is down).
+- ``{"type": "error", "error": {code, message, message_zh}}``: a message that was not understood.
+- ``{"type": "pong"}``: the answer to the kiosk's ``{"type": "ping"}``.
+
+Kiosk -> server:
+
+- ``{"type": "issue", "request_id": "<uuid>", "service": "A", "priority": false}``: issued with
+  the request id as idempotency key, so a request repeated (after a lost reply or a reconnect)
+  returns the same ticket instead of a second one.
+- ``{"type": "health", "printer": {"online", "paper_out", "paper_near_end", "cover_open",
+  "error": str | null}}``: every few seconds; stored as the kiosk's device health
+  (``server.devices``). A kiosk silent for ``SILENCE_LIMIT_S`` is disconnected (close 4408).
+- ``{"type": "ping"}``.
+
+Each kiosk may issue at most ``NEXTUP_KIOSK_TICKETS_PER_MINUTE`` tickets (default
+``DEFAULT_TICKETS_PER_MINUTE``; 0 turns the limit off) in any 60 seconds, counted in Redis so the
+limit holds whichever server process the kiosk reaches; a repeated request id does not count
+twice. Close codes are ``events.CloseCode``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import time
+from collections import deque
+from typing import Any, cast
+
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server import devices, events, keys, rules
+from server.api import Context
+from server.auth import Identity, Role
+from server.config import Branch
+from server.display_ws import origin_allowed
+from server.errors import ApiError
+from server.events import CloseCode
+from server.fanout import Fanout, Subscription
+from server.store import Actor, QueueStore
+
+log = logging.getLogger("nextup.kiosk")
+
+#: Roles whose token opens the kiosk socket.
+ISSUERS = frozenset({Role.KIOSK, Role.ADMIN})
+#: Seconds without any message from a kiosk (it sends health every 5 s) before it is dropped.
+SILENCE_LIMIT_S = 20.0
+#: Least time between two services messages: a busy hall changes several times a second.
+REFRESH_MIN_INTERVAL_S = 0.5
+#: Longest time between two recomputations, for changes no event announces (closing time).
+REFRESH_EVERY_S = 30.0
+#: Tickets one kiosk may issue in RATE_WINDOW_S unless NEXTUP_KIOSK_TICKETS_PER_MINUTE says otherwise.
+DEFAULT_TICKETS_PER_MINUTE = 10
+RATE_WINDOW_S = 60
+#: Largest message a kiosk may send; real ones are under 300 bytes.
+MAX_MESSAGE_CHARS = 4096
+CLOSE_TIMEOUT_S = 2.0
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+
+RATE_LIMITED = {
+    "code": "rate_limited",
+    "message": "This kiosk has issued many tickets in the last minute; please wait a moment and try again.",
+    "message_zh": "本机取号过于频繁，请稍候再试。",
+}
+UNAVAILABLE = {
+    "code": "unavailable",
+    "message": "The queue system is unavailable; no ticket was issued. Please try again shortly.",
+    "message_zh": "排队系统暂时不可用，未能出号，请稍后再试。",
+}
+
+
+def refusal_of(error: ApiError) -> dict[str, Any]:
+    """An ApiError as the kiosk shows it: code, English and Chinese text."""
+    message_zh = error.extra.get("message_zh")
+    return {"code": error.code, "message": error.message,
+            "message_zh": message_zh if isinstance(message_zh, str) else error.message}  # fmt: skip
+
+
+def tickets_per_minute(app: Starlette) -> int:
+    """The per-kiosk limit, read from the environment once per app."""
+    cached = getattr(app.state, "kiosk_tickets_per_minute", None)
+    if isinstance(cached, int):
+        return cached
+    raw = os.environ.get("NEXTUP_KIOSK_TICKETS_PER_MINUTE", "").strip()
+    limit = DEFAULT_TICKETS_PER_MINUTE
+    if raw:
+        try:
+            limit = max(0, int(raw))
+        except ValueError:
+            log.warning("NEXTUP_KIOSK_TICKETS_PER_MINUTE=%r is not a whole number; using %d", raw, limit)
+    app.state.kiosk_tickets_per_minute = limit
+    return limit
+
+
+def branch_json(branch: Branch) -> dict[str, Any]:
+    return {
+        "id": branch.id, "name_zh": branch.name_zh, "name_en": branch.name_en, "timezone": branch.timezone,
+        "counters": [{"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "services": list(c.services)}
+                     for c in branch.counters.values()],
+    }  # fmt: skip
+
+
+async def services_message(store: QueueStore) -> dict[str, Any]:
+    """What the kiosk shows now: per service its queue, the wait a new ticket faces, and any refusal."""
+    branch = store.branch
+    state = await store.state()
+    now = store.clock.now()
+    issued: dict[str, str] = {}
+    if any(s.daily_cap for s in branch.services.values()):
+        day = rules.business_day(branch, now).isoformat()
+        issued = cast(dict[str, str], await store.redis.hgetall(keys.numbering(branch.id, day)))
+    open_counters = [branch.counters[c["id"]] for c in state["counters"]
+                     if c["status"] == rules.CounterStatus.OPEN and c["id"] in branch.counters]  # fmt: skip
+    services = []
+    for entry in state["services"]:
+        service = branch.services.get(entry["id"])
+        if service is None:
+            continue  # removed by an admin while the state was read: gone from the next message
+        priority_waiting = int(entry.get("priority_waiting", 0))
+        regular_waiting = int(entry["waiting"]) - priority_waiting
+        ahead = rules.tickets_ahead(False, regular_waiting, priority_waiting, branch.priority_cap)
+        serving = sum(1 for c in open_counters if service.id in c.services)
+        refusal: dict[str, Any] | None = None
+        why = rules.issue_refusal(branch, service.id, now)
+        if why is not None:
+            refusal = {"code": why.code, "message": why.message, "message_zh": why.message_zh}
+        elif service.daily_cap and int(issued.get(service.id, 0)) >= service.daily_cap:
+            # The same words the issue request would be refused with.
+            refusal = refusal_of(store._refusal({"error": "daily_cap_reached", "cap": service.daily_cap},
+                                                service=service.id))  # fmt: skip
+        services.append({
+            "id": service.id, "prefix": service.prefix, "name_zh": service.name_zh, "name_en": service.name_en,
+            "waiting": int(entry["waiting"]),
+            "estimated_wait_s": rules.estimated_wait_s(ahead, service.average_handling_s, serving),
+            "issuing": refusal is None, "refusal": refusal,
+        })  # fmt: skip
+    return {"type": "services", "services": services, "branch": branch_json(branch),
+            "allow_priority": branch.allow_priority}  # fmt: skip
+
+
+class KioskConnection:
+    """One kiosk's socket: a writer, a services refresher and a receiver, ended together."""
+
+    def __init__(
+        self, websocket: WebSocket, store: QueueStore, identity: Identity, subscription: Subscription, limit: int
+    ) -> None:
+        self.websocket = websocket
+        self.store = store
+        self.identity = identity
+        self.subscription = subscription
+        self.limit = limit
+        address = websocket.client.host if websocket.client else ""
+        self.actor = Actor(identity.username, identity.role.value, address)
+        # Replies go out in order; only the latest services message matters, so it takes one slot.
+        self._replies: deque[str] = deque()
+        self._services: str | None = None
+        self._wake = asyncio.Event()
+
+    def _post(self, message: dict[str, Any]) -> None:
+        self._replies.append(events.encode(message))
+        self._wake.set()
+
+    async def serve(self) -> None:
+        first = events.encode(await services_message(self.store))
+        await self.websocket.send_text(first)
+        tasks = [
+            asyncio.create_task(self._write(), name="kiosk write"),
+            asyncio.create_task(self._refresh(first), name="kiosk refresh"),
+            asyncio.create_task(self._receive(), name="kiosk receive"),
+        ]
+        receiver = tasks[2]
+        self.subscription.on_overflow(tasks[1].cancel)
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self.subscription.overflowed:
+            await self._close(CloseCode.TOO_SLOW, "too slow; reconnect")
+        elif not receiver.cancelled() and receiver.exception() is None and receiver.result() == "silent":
+            await self._close(CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
+        elif not tasks[1].cancelled() and isinstance(tasks[1].exception(), RedisError):
+            await self._close(1011, "Redis unavailable; reconnect")
+
+    async def _write(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._replies:
+                await self.websocket.send_text(self._replies.popleft())
+            if self._services is not None:
+                text, self._services = self._services, None
+                await self.websocket.send_text(text)
+
+    async def _refresh(self, last_sent: str) -> None:
+        queue = self.subscription.queue
+        refreshed = time.monotonic()
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), max(0.0, refreshed + REFRESH_EVERY_S - time.monotonic()))
+                if item.key is None:
+                    continue  # the fan-out's heartbeat: the kiosk has its own
+            except TimeoutError:
+                pass
+            # Let a burst of events (a counter calling, finishing, calling again) settle into one message.
+            await asyncio.sleep(max(0.0, refreshed + REFRESH_MIN_INTERVAL_S - time.monotonic()))
+            while not queue.empty():
+                queue.get_nowait()
+            text = events.encode(await services_message(self.store))
+            refreshed = time.monotonic()
+            if text != last_sent:
+                last_sent = self._services = text
+                self._wake.set()
+
+    async def _receive(self) -> str:
+        while True:
+            try:
+                message = await asyncio.wait_for(self.websocket.receive(), SILENCE_LIMIT_S)
+            except TimeoutError:
+                return "silent"
+            if message["type"] == "websocket.disconnect":
+                return "gone"
+            data = _parse(message.get("text") or "")
+            kind = data.get("type") if data is not None else None
+            if kind == "issue" and data is not None:
+                await self._issue(data)
+            elif kind == "health" and data is not None:
+                await self._health(data)
+            elif kind == events.MessageType.PING:
+                self._replies.append(events.PONG_TEXT)
+                self._wake.set()
+            elif kind != events.MessageType.PONG:
+                self._post({"type": "error", "error": _bad("Send a JSON object with type issue, health or ping")})
+
+    async def _issue(self, data: dict[str, Any]) -> None:
+        request_id = data.get("request_id")
+        if not isinstance(request_id, str) or not _REQUEST_ID.match(request_id):
+            self._post({"type": "error", "error": _bad("'request_id' must be 1-100 letters, digits or ._:-")})
+            return
+        refusal = self._check_request(data)
+        if refusal is None:
+            try:
+                if await self._over_limit(request_id):
+                    refusal = RATE_LIMITED
+                else:
+                    ticket = await self.store.issue_ticket(
+                        data["service"], data.get("priority") is True, self.actor, idempotency_key=request_id
+                    )
+                    await self._count(request_id)
+                    self._post({"type": "issued", "request_id": request_id, "ticket": ticket})
+                    return
+            except ApiError as exc:
+                refusal = refusal_of(exc)
+            except RedisError as exc:
+                log.warning("kiosk %s: issuing failed: %s", self.identity.username, exc)
+                refusal = UNAVAILABLE
+        self._post({"type": "refused", "request_id": request_id, "error": refusal})
+
+    def _check_request(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        branch = self.store.branch
+        service = data.get("service")
+        if not isinstance(service, str) or service not in branch.services:
+            return {"code": "invalid_field", "message": f"Unknown service {str(service)[:32]!r}",
+                    "message_zh": "没有这项业务。"}  # fmt: skip
+        priority = data.get("priority", False)
+        if not isinstance(priority, bool):
+            return _bad("'priority' must be true or false")
+        if priority and not branch.allow_priority:
+            return {"code": "invalid_field", "message": "This branch does not issue priority tickets",
+                    "message_zh": "本网点不提供优先号。"}  # fmt: skip
+        return None
+
+    async def _over_limit(self, request_id: str) -> bool:
+        if self.limit <= 0:
+            return False
+        branch = self.store.branch.id
+        key = devices.kiosk_issues(branch, self.identity.username)
+        now_ms = int(time.time() * 1000)
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, 0, now_ms - RATE_WINDOW_S * 1000)
+            pipe.zcard(key)
+            pipe.zscore(key, request_id)
+            pipe.exists(keys.idempotency(branch, request_id))
+            _, count, counted, replay = await pipe.execute()
+        # A repeated request gets its ticket back: it was counted (or allowed) the first time.
+        return counted is None and not replay and int(count) >= self.limit
+
+    async def _count(self, request_id: str) -> None:
+        if self.limit <= 0:
+            return
+        key = devices.kiosk_issues(self.store.branch.id, self.identity.username)
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {request_id: int(time.time() * 1000)})
+            pipe.expire(key, RATE_WINDOW_S + 1)
+            await pipe.execute()
+
+    async def _health(self, data: dict[str, Any]) -> None:
+        try:
+            printer = devices.PrinterHealth.from_json(data.get("printer"))
+        except ValueError as exc:
+            self._post({"type": "error", "error": _bad(str(exc))})
+            return
+        try:
+            await devices.record_heartbeat(
+                self.store.redis, self.store.branch.id, self.identity.username, self.identity.role.value,
+                self.actor.source, printer, self.store.clock.now(),
+            )  # fmt: skip
+        except RedisError as exc:
+            log.warning("kiosk %s: storing its health failed: %s", self.identity.username, exc)
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
+            await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT_S)
+
+
+def _bad(message: str) -> dict[str, Any]:
+    return {"code": "malformed", "message": message, "message_zh": "请求格式错误。"}
+
+
+def _parse(text: str) -> dict[str, Any] | None:
+    if len(text) > MAX_MESSAGE_CHARS:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+async def kiosk_socket(websocket: WebSocket) -> None:
+    ctx: Context = websocket.app.state.nextup
+    fanout: Fanout = websocket.app.state.fanout
+    branch: str = websocket.path_params["branch"]
+    # Accept first: a close code reaches the client only on an open websocket.
+    await websocket.accept()
+    if not origin_allowed(websocket.headers):
+        await websocket.close(CloseCode.FORBIDDEN, "Origin does not match Host")
+        return
+    if branch != ctx.store.branch.id or not fanout.serves(branch):
+        await websocket.close(CloseCode.NOT_FOUND, f"No branch {branch[:40]}")
+        return
+    try:
+        identity = ctx.signer.verify(websocket.query_params.get("token", ""))
+        identity.require_branch(branch)
+        identity.require_role(*ISSUERS)
+    except ApiError as exc:
+        code = CloseCode.UNAUTHORIZED if exc.status == 401 else CloseCode.FORBIDDEN
+        await websocket.close(code, exc.message[:120])
+        return
+    limit = tickets_per_minute(websocket.app)
+    with fanout.subscribe(branch) as subscription:
+        connection = KioskConnection(websocket, ctx.store, identity, subscription, limit)
+        try:
+            await connection.serve()
+        except (WebSocketDisconnect, OSError):
+            pass  # gone before the first message: nothing to tell it
+        except RedisError as exc:
+            log.warning("kiosk %s: reading the state failed: %s", identity.username, exc)
+            await connection._close(1011, "Redis unavailable; reconnect")
+        finally:
+            with contextlib.suppress(RedisError, OSError):
+                await devices.record_disconnect(ctx.store.redis, branch, identity.username)
+
+
+ROUTES: list[BaseRoute] = [WebSocketRoute("/ws/branches/{branch}/kiosk", kiosk_socket)]
