@@ -18,9 +18,9 @@ from server import keys
 from server.api import (
     _USERNAME,
     actor_of,
-    create_user,
     branch_store,
     context,
+    create_user,
     identify,
 )
 from server.auth import Identity, Role

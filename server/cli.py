@@ -93,6 +93,7 @@ def parser() -> argparse.ArgumentParser:
     k = commands.add_parser("kiosk", help="run a ticket kiosk: the touch page on localhost and its printer")
     kiosk_cli.add_arguments(k)
     k.set_defaults(run=kiosk_cli.run)
+    add_report_command(commands)
     return root
 
 
