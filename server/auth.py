@@ -246,6 +246,8 @@ def _write_secret_file(path: Path, secret: str) -> None:
 
 async def bootstrap_admin(accounts: Accounts, data_dir: Path, password: str | None) -> str | None:
     """Create the first admin. Returns the generated password when one was made (shown once)."""
+    if await accounts.exists("admin"):
+        return None  # the usual start: no need to spend a slow hash
     generated = password is None
     chosen = password or secrets.token_urlsafe(12)
     if not await accounts.create("admin", chosen, Role.ADMIN, "*", [], only_if_new=True):
