@@ -23,8 +23,10 @@ from server.config import Branch
 from server.fanout import Fanout
 from server.http import EXCEPTION_HANDLERS, JSONResponse
 from server.lookup_limit import TicketLookupGuard
+from server.metrics import dashboard
 from server.metrics import routes as metrics_routes
 from server.metrics.consumer import MetricsConsumer
+from server.metrics.estimate import WaitEstimator
 from server.sessions import Revocations
 from server.settings import Settings
 from server.store import QueueStore
@@ -77,6 +79,8 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
                 redis_url, branch, store.clock, current_branch=lambda: store.branch
             )
             stack.push_async_callback(metrics.stop)
+            app.state.estimator = estimator = await WaitEstimator.start(store)
+            stack.push_async_callback(estimator.stop)
             await stack.enter_async_context(feedback.erasing_old_phones(store, phone.phone_settings(app)))
             # Long-lived start-up objects never need collecting; freezing them keeps full
             # collections short while requests are served.
@@ -98,6 +102,7 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             *kiosk_ws.ROUTES,
             *devices.ROUTES,
             *metrics_routes.ROUTES,
+            *dashboard.ROUTES,
             *phone.ROUTES,
             *feedback.ROUTES,
         ],

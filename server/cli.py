@@ -12,6 +12,7 @@ from kiosk import cli as kiosk_cli
 from server.config import Branch, demo_branch, load_config
 from server.errors import ConfigError, EmbeddedRedisError
 from server.metrics.report_cli import add_report_command
+from server.simulate import add_simulate_command
 
 
 def _branch(path: str | None) -> Branch:
@@ -93,6 +94,7 @@ def parser() -> argparse.ArgumentParser:
     k = commands.add_parser("kiosk", help="run a ticket kiosk: the touch page on localhost and its printer")
     kiosk_cli.add_arguments(k)
     k.set_defaults(run=kiosk_cli.run)
+    add_simulate_command(commands)
     add_report_command(commands)
     return root
 

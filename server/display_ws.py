@@ -37,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import events, keys
@@ -127,6 +128,8 @@ async def opening(store: QueueStore, since: str) -> tuple[list[str], tuple[int, 
 class DisplayConnection:
     websocket: WebSocket
     subscription: Subscription
+    #: The connection's ASGI send: live messages go straight to it, skipping the WebSocket wrapper.
+    send: Send
 
     async def serve(self, first: list[str], position: tuple[int, int]) -> None:
         sender = asyncio.create_task(self._send(first, position))
@@ -139,6 +142,10 @@ class DisplayConnection:
                 task.cancel()
             await asyncio.gather(sender, receiver, return_exceptions=True)
         if self.subscription.overflowed:
+            log.warning(
+                "display %s fell %d messages behind; disconnected with %d",
+                self.websocket.client, self.subscription.limit, CloseCode.TOO_SLOW,
+            )  # fmt: skip
             await self._close(CloseCode.TOO_SLOW, "too slow; reconnect with since")
         elif not receiver.cancelled() and receiver.exception() is None and receiver.result() == "silent":
             await self._close(CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
@@ -153,7 +160,7 @@ class DisplayConnection:
                 if item.key <= position:
                     continue  # already in the snapshot or backlog
                 position = item.key
-            await self.websocket.send_text(item.text)
+            await self.send(item.asgi)
 
     async def _receive(self) -> str:
         while True:
@@ -182,7 +189,14 @@ def _message_type(text: str) -> str:
     return str(data.get("type", "")) if isinstance(data, dict) else ""
 
 
-async def display_socket(websocket: WebSocket) -> None:
+class DisplaySocket:
+    """The endpoint as a plain ASGI app, so that its hot path can keep the ASGI ``send``."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await display_socket(WebSocket(scope, receive, send), send)
+
+
+async def display_socket(websocket: WebSocket, send: Send) -> None:
     ctx: Context = websocket.app.state.nextup
     fanout: Fanout = websocket.app.state.fanout
     branch: str = websocket.path_params["branch"]
@@ -201,13 +215,15 @@ async def display_socket(websocket: WebSocket) -> None:
         await websocket.close(code, exc.message[:120])
         return
     with fanout.subscribe(branch) as subscription:
+        subscription.hold()
         try:
             first, position = await opening(ctx.store, websocket.query_params.get("since", ""))
         except RedisError as exc:
             log.warning("display of branch %s: reading the state failed: %s", branch, exc)
             await websocket.close(1011, "Redis unavailable; reconnect")
             return
-        await DisplayConnection(websocket, subscription).serve(first, position)
+        subscription.resume_after(position)
+        await DisplayConnection(websocket, subscription, send).serve(first, position)
 
 
 @functools.cache
@@ -295,7 +311,7 @@ async def display_page(request: Request) -> Response:
 
 
 ROUTES: list[BaseRoute] = [
-    WebSocketRoute("/ws/branches/{branch}/display", display_socket),
+    WebSocketRoute("/ws/branches/{branch}/display", DisplaySocket()),
     Mount("/display/static", StaticFiles(packages=[("display", "static")]), name="display-static"),
     Route("/display/{branch}", display_page, methods=["GET"]),
 ]

@@ -56,6 +56,14 @@ class EventType(str, Enum):
     COUNTER_PAUSED = "counter_paused"
     #: A counter closed (``counter``, ``status``, ``staff``).
     COUNTER_CLOSED = "counter_closed"
+    #: A member of staff took a counter (one at a time) (``counter``, ``staff``).
+    COUNTER_TAKEN = "counter_taken"
+    #: The counter's holder released it (``counter``, ``staff``: the former holder).
+    COUNTER_RELEASED = "counter_released"
+    #: The holder rated a served ticket (``ticket``, ``counter``, ``staff``, ``service``, ``rating``).
+    TICKET_RATED = "ticket_rated"
+    #: The branch configuration changed (``source``, ``version``); pages reload their names.
+    CONFIG_CHANGED = "config_changed"
     #: A manager set the notices ticker (``text_zh``, ``text_en``, ``emergency``: bool); both texts
     #: empty clear it. Each event replaces the previous notice.
     NOTICE_POSTED = "notice_posted"

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from redis.asyncio import Redis
@@ -39,23 +42,82 @@ HEARTBEAT_S = 5.0
 BLOCK_MS = 5_000
 #: Entries read per XREAD.
 READ_COUNT = 500
+#: Seconds without a client arriving or leaving after which the heap is frozen again (see ``_settle_heap``).
+SETTLE_S = 2.0
+#: Shortest time between two such freezes, in seconds.
+SETTLE_EVERY_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One message as sent: its stream position (None for heartbeats) and its JSON text."""
+    """One message as sent: its stream position (None for heartbeats) and its JSON text.
+
+    ``asgi`` is the ASGI send message, built once and shared by every client that sends it.
+    """
 
     key: tuple[int, int] | None
     text: str
+    asgi: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "asgi", {"type": "websocket.send", "text": self.text})
+
+
+class OutgoingQueue:
+    """The part of ``asyncio.Queue`` a sender needs, without its bookkeeping.
+
+    A fan-out to a thousand screens puts into a thousand queues per event, so the few microseconds
+    ``asyncio.Queue`` spends on task counting and waiter lists add up. One reader per queue.
+    """
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque[Outgoing] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Outgoing) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Outgoing:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+    def get_nowait(self) -> Outgoing:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.popleft()
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
 
 
 class Subscription:
-    """One client's outgoing queue. ``offer`` never blocks; overflowing it ends the subscription."""
+    """One client's outgoing queue. ``offer`` never blocks; overflowing it ends the subscription.
+
+    A client reading its snapshot or backlog (between ``hold`` and ``resume_after``) may collect
+    events without limit: a burst the snapshot already covers must not count against it.
+    """
 
     def __init__(self, branch: str, queue_size: int) -> None:
         self.branch = branch
-        self.queue: asyncio.Queue[Outgoing] = asyncio.Queue(queue_size)
+        self.limit = queue_size
+        # Unbounded as a queue: ``offer`` enforces the limit, so that it can be lifted while holding.
+        self.queue = OutgoingQueue()
         self.overflowed = False
+        self._holding = False
+        self._floor: tuple[int, int] | None = None
         self._on_overflow: Callable[[], object] | None = None
 
     def on_overflow(self, callback: Callable[[], object]) -> None:
@@ -63,15 +125,40 @@ class Subscription:
         if self.overflowed:
             callback()
 
+    def hold(self) -> None:
+        """Collect events without limit until ``resume_after``."""
+        self._holding = True
+
+    def resume_after(self, position: tuple[int, int]) -> None:
+        """Drop events at or before ``position`` (already sent another way) and apply the limit again."""
+        self._floor = position
+        self._holding = False
+        kept = [item for item in self._drain() if item.key is None or item.key > position]
+        for item in kept:
+            self.queue.put_nowait(item)
+        if len(kept) > self.limit:
+            self._overflow()
+
+    def _drain(self) -> list[Outgoing]:
+        items = []
+        while not self.queue.empty():
+            items.append(self.queue.get_nowait())
+        return items
+
     def offer(self, item: Outgoing) -> None:
         if self.overflowed:
             return
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
-            self.overflowed = True
-            if self._on_overflow is not None:
-                self._on_overflow()
+        if item.key is not None and self._floor is not None and item.key <= self._floor:
+            return
+        if not self._holding and self.queue.qsize() >= self.limit:
+            self._overflow()
+            return
+        self.queue.put_nowait(item)
+
+    def _overflow(self) -> None:
+        self.overflowed = True
+        if self._on_overflow is not None:
+            self._on_overflow()
 
 
 class Fanout:
@@ -89,6 +176,8 @@ class Fanout:
         self._subscribers: dict[str, set[Subscription]] = {branch: set() for branch in branches}
         self._positions: dict[str, str] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._clients_changed = asyncio.Event()
 
     @classmethod
     async def start(
@@ -100,7 +189,8 @@ class Fanout:
         heartbeat_s: float = HEARTBEAT_S,
     ) -> Fanout:
         """Connect, note where each stream ends, and start following them."""
-        redis = Redis.from_url(redis_url, decode_responses=True)
+        # redis-py's default socket timeout (5 s) would cut a blocked XREAD short: allow the block and more.
+        redis = Redis.from_url(redis_url, decode_responses=True, socket_timeout=BLOCK_MS / 1000 + 10)
         fanout = cls(redis, branches, queue_size=queue_size, heartbeat_s=heartbeat_s)
         try:
             # Where each stream ends now, before any client can subscribe: a client's snapshot is read
@@ -113,11 +203,16 @@ class Fanout:
             raise
         fanout._tasks = [asyncio.create_task(fanout._follow(b), name=f"follow {b}") for b in fanout._subscribers]
         fanout._tasks.append(asyncio.create_task(fanout._heartbeat(), name="heartbeat"))
+        fanout._tasks.append(asyncio.create_task(fanout._settle_heap(), name="settle heap"))
         return fanout
 
     async def stop(self) -> None:
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
+        # redis-py may hold on to a cancelled blocking read until the server answers; closing the
+        # connections ends it now.
+        await self.redis.connection_pool.disconnect()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         await self.redis.aclose()
@@ -134,10 +229,12 @@ class Fanout:
         subscription = Subscription(branch, self.queue_size)
         subscribers = self._subscribers[branch]
         subscribers.add(subscription)
+        self._clients_changed.set()
         try:
             yield subscription
         finally:
             subscribers.discard(subscription)
+            self._clients_changed.set()
 
     def publish(self, branch: str, seq: str, fields: dict[str, str]) -> None:
         """Offer one stream entry to every subscriber of its branch, encoded once."""
@@ -154,13 +251,17 @@ class Fanout:
     async def _follow(self, branch: str) -> None:
         key = keys.events(branch)
         delay = 0.1
-        while True:
+        while not self._stopping:
             try:
                 reply = cast(
                     list[tuple[str, list[tuple[str, dict[str, str]]]]],
                     await self.redis.xread({key: self._positions[branch]}, count=READ_COUNT, block=BLOCK_MS),
                 )
             except RedisError as exc:
+                task = asyncio.current_task()
+                if self._stopping or (task is not None and task.cancelling()):
+                    # redis-py may turn the cancellation of a blocked read into a TimeoutError.
+                    raise asyncio.CancelledError from exc
                 log.warning("reading the events of branch %s failed (%s); retrying in %.1f s", branch, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
@@ -169,6 +270,30 @@ class Fanout:
             for _stream, entries in reply or ():
                 for seq, fields in entries:
                     self.publish(branch, seq, fields)
+
+    async def _settle_heap(self) -> None:
+        """Freeze the heap again once clients stop arriving, so that no full collection scans them.
+
+        The app freezes the heap after start-up; a thousand screens connecting later add objects that
+        a full garbage collection would scan for over 100 ms, in the middle of a call. Once the
+        connections settle: unfreeze (so the cycles of connections that closed meanwhile are freed),
+        collect, freeze. One full collection per wave of connections, at a quiet moment.
+        """
+        last = -SETTLE_EVERY_S
+        while True:
+            await self._clients_changed.wait()
+            while True:
+                # Quiet for SETTLE_S? (Sleeping rather than wait_for: on Python 3.11 wait_for can
+                # swallow a cancellation that arrives as the event is set, and stop would hang.)
+                self._clients_changed.clear()
+                await asyncio.sleep(SETTLE_S)
+                if not self._clients_changed.is_set():
+                    break
+            await asyncio.sleep(max(0.0, last + SETTLE_EVERY_S - time.monotonic()))
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+            last = time.monotonic()
 
     async def _heartbeat(self) -> None:
         ping = Outgoing(None, events.PING_TEXT)

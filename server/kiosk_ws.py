@@ -63,6 +63,7 @@ from server.display_ws import origin_allowed
 from server.errors import ApiError
 from server.events import CloseCode
 from server.fanout import Fanout, Subscription
+from server.metrics import estimate
 from server.store import Actor, QueueStore
 
 log = logging.getLogger("nextup.kiosk")
@@ -153,12 +154,15 @@ async def services_message(store: QueueStore) -> dict[str, Any]:
             refusal = {"code": why.code, "message": why.message, "message_zh": why.message_zh}
         elif service.daily_cap and int(issued.get(service.id, 0)) >= service.daily_cap:
             # The same words the issue request would be refused with.
-            refusal = refusal_of(store._refusal({"error": "daily_cap_reached", "cap": service.daily_cap},
-                                                service=service.id))  # fmt: skip
+            refusal = refusal_of(store.daily_cap_refusal(service.id, service.daily_cap))
+        # The model's wait for a ticket issued now; the simple formula until it has a snapshot.
+        wait_s = estimate.new_ticket_wait_s(store, service.id, regular_waiting, ahead)
+        if wait_s is None:
+            wait_s = rules.estimated_wait_s(ahead, service.average_handling_s, serving)
         services.append({
             "id": service.id, "prefix": service.prefix, "name_zh": service.name_zh, "name_en": service.name_en,
             "waiting": int(entry["waiting"]),
-            "estimated_wait_s": rules.estimated_wait_s(ahead, service.average_handling_s, serving),
+            "estimated_wait_s": wait_s,
             "issuing": refusal is None, "refusal": refusal,
         })  # fmt: skip
     return {"type": "services", "services": services, "branch": branch_json(branch),

@@ -97,6 +97,10 @@ class QueueStore:
         template = _MESSAGES.get(code) or code
         return ApiError(409, code, template.format(**context, **result), **result)
 
+    def daily_cap_refusal(self, service_id: str, cap: int) -> ApiError:
+        """The refusal of a ticket of a service whose daily cap is reached (as ``issue_ticket`` gives it)."""
+        return self._refusal({"error": "daily_cap_reached", "cap": cap}, service=service_id)
+
     def with_position(self, ticket: Json, position: Json | None) -> Json:
         """The ticket plus ``ahead`` and ``estimated_wait_s`` (both null unless it is waiting)."""
         if ticket["status"] != rules.TicketStatus.WAITING or position is None:
@@ -107,10 +111,18 @@ class QueueStore:
             position["other_class_waiting"],
             self.branch.priority_cap,
         )
-        open_counters = position["open_counters"]
-        service = self.branch.services.get(ticket["service"])
-        handling = service.average_handling_s if service else 300
-        return {**ticket, "ahead": ahead, "estimated_wait_s": rules.estimated_wait_s(ahead, handling, open_counters)}
+        # Imported here to keep this edit inside the method; no import cycle (estimate imports
+        # this module only for type checking).
+        from server.metrics.estimate import better_wait_s
+
+        # The modelled wait (recent handling times, shared counters, who is busy), computed in
+        # the background; the simple formula until this process has its first snapshot.
+        estimate = better_wait_s(self, ticket, position, ahead)
+        if estimate is None:
+            service = self.branch.services.get(ticket["service"])
+            handling = service.average_handling_s if service else 300
+            estimate = rules.estimated_wait_s(ahead, handling, position["open_counters"])
+        return {**ticket, "ahead": ahead, "estimated_wait_s": estimate}
 
     async def issue_ticket(self, service_id: str, priority: bool, actor: Actor, idempotency_key: str = "") -> Json:
         service = self.branch.services[service_id]

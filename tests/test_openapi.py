@@ -312,7 +312,8 @@ def test_issued_ticket_and_its_view_match_with_ahead_and_wait(api: Api) -> None:
     # One regular ticket before it, one priority ticket that may pass it; counters 1, 2, 3 serve A.
     ahead = rules.tickets_ahead(False, 1, 1, demo_branch().priority_cap)
     assert ticket["ahead"] == ahead == 2
-    assert ticket["estimated_wait_s"] == rules.estimated_wait_s(ahead, 300, 3)
+    # Three idle counters serve A: the model has them call it at once.
+    assert ticket["estimated_wait_s"] == 0
     assert priority.json()["priority"] is True
     missing = api.http.get("/api/branches/main/tickets/no-such-ticket")
     assert missing.status_code == 404

@@ -83,6 +83,8 @@ POST   /login                                                401  401  401  401 
 POST   /logout                                               303  303  303  303  303  303  303
 GET    /counter                                              303  200  200  303  200  403  403
 GET    /admin                                                303  303  303  200  200  403  403
+GET    /dashboard                                            303  303  303  200  200  403  403
+GET    /dashboard/{branch}                                   303  303  303  200  200  403  403
 GET    /display/{branch}                                     401  200  200  200  200  403  200
 GET    /static/{path}                                        200  200  200  200  200  200  200
 GET    /t/{ticket}                                           200  200  200  200  200  200  200

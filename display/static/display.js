@@ -1,0 +1,556 @@
+// Lobby display: follows /ws/branches/{branch}/display and shows, highlights and announces calls.
+// Plain JavaScript, no dependencies, nothing loaded from the internet. Text from the server goes
+// into the page with textContent only.
+//
+// For tests and diagnostics the page exposes:
+//   window.nextupLoadId         set once per page load (a reload changes it)
+//   window.nextupAnnouncements  every call to announce, in arrival order: {zh, en, number, counter, at}
+//   window.nextupSpeaking       the announcement now being made, or null
+//   window.nextupHighlights     every highlight shown, in order: {number, counter, at, kind}
+//   window.nextupDisplay        {seq, connected, connects, snapshots, events}
+(function () {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("nextup-config").textContent);
+
+  // A moment per call: highlighted at least this long, and longer while it is being spoken.
+  const HIGHLIGHT_MIN_MS = 4000;
+  // Shorter when more calls wait, so a burst does not leave the last one unshown for minutes.
+  const HIGHLIGHT_BUSY_MS = 2500;
+  const CHIME_MS = 900;
+  const RECENT_SHOWN = 8;
+  // Reconnect backoff: doubling from BASE up to MAX, each delay drawn from its upper half.
+  const BACKOFF_BASE_MS = 500;
+  const BACKOFF_MAX_MS = 8000;
+  // After a refusal (bad token, unknown branch) retrying soon cannot help.
+  const REFUSED_RETRY_MS = 30000;
+  const REFUSALS = new Set([4401, 4403, 4404]);
+  const ZH_DIGITS = "零一二三四五六七八九";
+
+  window.nextupLoadId = Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  window.nextupAnnouncements = [];
+  window.nextupHighlights = [];
+  window.nextupSpeaking = null;
+  const status = { seq: null, connected: false, connects: 0, snapshots: 0, events: 0 };
+  window.nextupDisplay = status;
+
+  const counterInfo = new Map(config.counters.map((c) => [c.id, c]));
+  const shownServices = new Set(config.services.map((s) => s.id));
+  const speakZh = config.lang !== "en";
+  const speakEn = config.lang !== "zh";
+
+  // ---- State, changed only by snapshots and events --------------------------------------
+
+  let counters = new Map(); // id -> {status, reason, current: ticket | null}
+  let recent = []; // newest first: {number, counter, service, at}
+  let waiting = new Map(); // service -> count
+  let lastSeq = null; // [ms, n] of the last message applied
+
+  function parseSeq(seq) {
+    const match = /^(\d+)-(\d+)$/.exec(seq || "");
+    return match ? [Number(match[1]), Number(match[2])] : null;
+  }
+
+  function after(a, b) {
+    return a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
+  }
+
+  function callShown(counter, service) {
+    return counterInfo.has(counter) && shownServices.has(service);
+  }
+
+  function applySnapshot(message) {
+    const state = message.state || {};
+    counters = new Map();
+    for (const c of state.counters || []) {
+      counters.set(c.id, { status: c.status, reason: c.reason || "", current: c.current || null });
+    }
+    waiting = new Map();
+    for (const s of state.services || []) waiting.set(s.id, s.waiting || 0);
+    recent = (state.recent_calls || []).filter((c) => callShown(c.counter, c.service));
+    if (state.notice) showNotice(state.notice);
+    status.snapshots += 1;
+    document.body.dataset.synced = "true";
+    render();
+    if (recent.length && !moment) showSpotlight(recent[0], false);
+  }
+
+  function adjustWaiting(service, delta) {
+    waiting.set(service, Math.max(0, (waiting.get(service) || 0) + delta));
+  }
+
+  function counterState(id) {
+    if (!counters.has(id)) counters.set(id, { status: "open", reason: "", current: null });
+    return counters.get(id);
+  }
+
+  function applyEvent(message) {
+    const ticket = message.ticket || null;
+    switch (message.type) {
+      case "ticket_issued":
+      case "ticket_reactivated":
+        adjustWaiting(ticket.service, +1);
+        break;
+      case "ticket_cancelled":
+        adjustWaiting(ticket.service, -1);
+        break;
+      case "ticket_called":
+        adjustWaiting(ticket.service, -1);
+        call(message);
+        break;
+      case "ticket_recalled":
+        call(message);
+        break;
+      case "ticket_served":
+      case "ticket_no_show": {
+        const c = counterState(message.counter);
+        if (c.current && c.current.number === ticket.number) c.current = null;
+        break;
+      }
+      case "ticket_transferred":
+        adjustWaiting(message.to_service, +1);
+        if (message.counter) counterState(message.counter).current = null;
+        else adjustWaiting(message.from_service, -1);
+        break;
+      case "counter_opened":
+      case "counter_paused":
+      case "counter_closed": {
+        const c = counterState(message.counter);
+        c.status = message.status;
+        c.reason = message.reason || "";
+        if (message.status !== "open") c.current = null;
+        break;
+      }
+      case "notice_posted":
+        showNotice(message);
+        break;
+      case "config_changed":
+        // Counters, services or names may have changed: reload the page once nothing is being announced.
+        reloadPending = true;
+        reloadWhenIdle();
+        return;
+      default:
+        return; // an event this page does not know: nothing to show
+    }
+    status.events += 1;
+    render();
+  }
+
+  let reloadPending = false;
+  function reloadWhenIdle() {
+    if (reloadPending && !moment) setTimeout(() => window.location.reload(), 2000);
+  }
+
+  function call(message) {
+    const ticket = message.ticket;
+    counterState(message.counter).current = ticket;
+    if (!callShown(message.counter, ticket.service)) return;
+    recent.unshift({ number: ticket.number, counter: message.counter, service: ticket.service, at: message.at });
+    recent = recent.slice(0, 10);
+    announce(ticket.number, message.counter, message.at, message.type === "ticket_recalled" ? "recall" : "call");
+  }
+
+  function handle(message) {
+    if (message.type === "ping") {
+      send({ type: "pong" });
+      return;
+    }
+    if (message.type === "pong") return;
+    if (message.type === "snapshot") {
+      applySnapshot(message);
+      lastSeq = parseSeq(message.seq);
+      status.seq = message.seq || null;
+      return;
+    }
+    const seq = parseSeq(message.seq);
+    if (!seq) return;
+    if (lastSeq && !after(seq, lastSeq)) return; // seen already
+    applyEvent(message);
+    lastSeq = seq;
+    status.seq = message.seq;
+  }
+
+  // ---- Rendering ----------------------------------------------------------------------------
+
+  function setText(parent, selector, text) {
+    const el = parent.querySelector(selector);
+    if (el && el.textContent !== text) el.textContent = text;
+  }
+
+  const STATUS_TEXT = {
+    paused: ["暂停服务", "Paused"],
+    closed: ["暂停办理", "Closed"],
+  };
+
+  function render() {
+    for (const tile of document.querySelectorAll(".counter")) {
+      const c = counters.get(tile.dataset.counter) || { status: "closed", reason: "", current: null };
+      tile.dataset.status = c.status;
+      const shown = c.current && shownServices.has(c.current.service) ? c.current.number : "—";
+      setText(tile, ".counter-number", shown);
+      const words = STATUS_TEXT[c.status] || ["", ""];
+      setText(tile, ".counter-status .zh", words[0] + (c.reason ? "：" + c.reason : ""));
+      setText(tile, ".counter-status .en", words[1]);
+    }
+    for (const row of document.querySelectorAll("#waiting li")) {
+      setText(row, ".service-count", String(waiting.get(row.dataset.service) || 0));
+    }
+    renderRecent();
+  }
+
+  function renderRecent() {
+    const list = document.getElementById("recent");
+    const items = recent.slice(0, RECENT_SHOWN).map((c) => {
+      const li = document.createElement("li");
+      const number = document.createElement("span");
+      number.className = "recent-number";
+      number.textContent = c.number;
+      const where = document.createElement("span");
+      where.className = "recent-counter";
+      where.textContent = counterLabel(c.counter);
+      li.append(number, where);
+      return li;
+    });
+    list.replaceChildren(...items);
+  }
+
+  function counterLabel(id) {
+    const info = counterInfo.get(id);
+    if (!info) return id;
+    if (config.lang === "en") return info.name_en;
+    return info.name_zh;
+  }
+
+  let noticeText = "";
+  function showNotice(notice) {
+    const ticker = document.getElementById("ticker");
+    const parts = [];
+    if (speakZh && notice.text_zh) parts.push(notice.text_zh);
+    if (speakEn && notice.text_en) parts.push(notice.text_en);
+    const text = parts.join("　·　");
+    ticker.hidden = text === "";
+    ticker.dataset.emergency = notice.emergency ? "true" : "false";
+    if (text !== noticeText) {
+      noticeText = text;
+      const el = document.getElementById("ticker-text");
+      el.textContent = text;
+      el.classList.remove("scrolling");
+      if (el.scrollWidth > el.parentElement.clientWidth) {
+        el.classList.add("scrolling");
+        el.style.animationDuration = Math.max(12, text.length * 0.35) + "s";
+      }
+    }
+  }
+
+  function showSpotlight(item, active) {
+    const spot = document.getElementById("spotlight");
+    spot.dataset.active = active ? "true" : "false";
+    setText(spot, "#spotlight-number", item.number);
+    const info = counterInfo.get(item.counter);
+    setText(spot, "#spotlight-zh", "到 " + (info ? info.name_zh : item.counter));
+    setText(spot, "#spotlight-en", "Please go to " + (info ? info.name_en : "counter " + item.counter));
+  }
+
+  // ---- Highlights and announcements: one moment per call, in order, never cut short ---------
+
+  const moments = [];
+  let moment = null;
+
+  function spokenNumber(number, digits) {
+    const match = /^([A-Za-z]*)(\d*)$/.exec(number);
+    if (!match) return number;
+    const letters = match[1].split("").join(" ");
+    const spoken = match[2].split("").map((d) => digits(Number(d)));
+    return { letters, digits: spoken };
+  }
+
+  function announcementTexts(number, counter) {
+    const info = counterInfo.get(counter);
+    const numeric = /^\d+$/.test(counter);
+    const parts = spokenNumber(number, (d) => ZH_DIGITS[d]);
+    const zhNumber = typeof parts === "string" ? parts : [parts.letters, parts.digits.join("")].filter(Boolean).join(" ");
+    const enParts = spokenNumber(number, (d) => String(d));
+    const enNumber = typeof enParts === "string" ? enParts : [enParts.letters, ...enParts.digits].filter(Boolean).join(" ");
+    const zhWhere = numeric ? counter + " 号窗口" : info ? info.name_zh : counter;
+    const enWhere = numeric ? "counter " + counter : info ? info.name_en : counter;
+    return {
+      zh: "请 " + zhNumber + " 号到 " + zhWhere + "办理",
+      en: "Number " + enNumber + ", please go to " + enWhere,
+    };
+  }
+
+  function announce(number, counter, at, kind) {
+    const texts = announcementTexts(number, counter);
+    const item = { zh: texts.zh, en: texts.en, number, counter, at, kind };
+    window.nextupAnnouncements.push(item);
+    moments.push(item);
+    if (!moment) nextMoment();
+  }
+
+  function wait(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  async function nextMoment() {
+    moment = moments.shift() || null;
+    window.nextupSpeaking = moment;
+    if (!moment) {
+      const spot = document.getElementById("spotlight");
+      spot.dataset.active = "false";
+      reloadWhenIdle();
+      return;
+    }
+    const item = moment;
+    const minimum = wait(moments.length ? HIGHLIGHT_BUSY_MS : HIGHLIGHT_MIN_MS);
+    window.nextupHighlights.push({ number: item.number, counter: item.counter, at: item.at, kind: item.kind });
+    showSpotlight(item, true);
+    const tile = document.querySelector('.counter[data-counter="' + CSS.escape(item.counter) + '"]');
+    if (tile) tile.classList.add("flash");
+    try {
+      await chime();
+      if (speakZh) await speak(item.zh, "zh");
+      if (speakEn) await speak(item.en, "en");
+      await minimum;
+    } finally {
+      if (tile) tile.classList.remove("flash");
+      nextMoment();
+    }
+  }
+
+  // A two-tone chime made with Web Audio: no sound file, nothing to download.
+  let audio = null;
+  function audioContext() {
+    if (audio) return audio;
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return null;
+    try {
+      audio = new Context();
+    } catch (e) {
+      return null;
+    }
+    return audio;
+  }
+
+  function chime() {
+    const ctx = audioContext();
+    if (ctx) {
+      if (ctx.state === "suspended") {
+        ctx.resume().catch(() => {});
+        document.getElementById("sound").hidden = false;
+      }
+      const start = ctx.currentTime + 0.02;
+      [
+        [880, 0],
+        [660, 0.4],
+      ].forEach(([frequency, offset]) => {
+        const osc = ctx.createOscillator();
+        const gain = ctx.createGain();
+        osc.type = "sine";
+        osc.frequency.value = frequency;
+        gain.gain.setValueAtTime(0.0001, start + offset);
+        gain.gain.exponentialRampToValueAtTime(0.5, start + offset + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, start + offset + 0.45);
+        osc.connect(gain).connect(ctx.destination);
+        osc.start(start + offset);
+        osc.stop(start + offset + 0.5);
+      });
+    }
+    return wait(CHIME_MS);
+  }
+
+  // The browser's own speech synthesis (offline voices). A missing voice, an error, or a
+  // synthesiser that never reports the end must not stop the queue, hence the timeouts.
+  function voiceFor(lang) {
+    const synth = window.speechSynthesis;
+    if (!synth) return null;
+    const voices = synth.getVoices() || [];
+    return voices.find((v) => v.lang && v.lang.toLowerCase().startsWith(lang)) || null;
+  }
+
+  function speak(text, lang) {
+    const synth = window.speechSynthesis;
+    const voice = voiceFor(lang);
+    if (!synth || !voice || typeof SpeechSynthesisUtterance === "undefined") return Promise.resolve();
+    return new Promise((resolve) => {
+      let finished = false;
+      let watchdog = null;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(watchdog);
+        resolve();
+      };
+      const utterance = new SpeechSynthesisUtterance(text);
+      utterance.voice = voice;
+      utterance.lang = voice.lang;
+      utterance.rate = 0.9;
+      utterance.onend = finish;
+      utterance.onerror = finish;
+      // No start within 3 s: the synthesiser is not working. Once started, allow generous time.
+      watchdog = setTimeout(finish, 3000);
+      utterance.onstart = () => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(finish, 4000 + text.length * 300);
+      };
+      synth.speak(utterance);
+    });
+  }
+
+  document.getElementById("sound").addEventListener("click", (event) => {
+    const ctx = audioContext();
+    if (ctx) ctx.resume().catch(() => {});
+    event.currentTarget.hidden = true;
+  });
+
+  // ---- Connection: reconnect with jittered backoff, resume from the last seq ---------------
+
+  let socket = null;
+  let attempt = 0;
+  let silenceTimer = null;
+  let retryTimer = null;
+
+  function setConnection(state, zh, en) {
+    const el = document.getElementById("connection");
+    el.dataset.state = state;
+    setText(el, "#connection-zh", zh);
+    setText(el, "#connection-en", en);
+    status.connected = state === "online";
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  function socketUrl() {
+    const url = new URL(config.socket, window.location.href);
+    url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
+    url.searchParams.set("token", config.token);
+    if (status.seq) url.searchParams.set("since", status.seq);
+    return url.toString();
+  }
+
+  function armSilence(ws) {
+    clearTimeout(silenceTimer);
+    // The server pings every few seconds: this long without a word means the connection is dead.
+    silenceTimer = setTimeout(() => {
+      if (ws === socket) lost(ws, 0);
+    }, config.silence_s * 1000);
+  }
+
+  function connect() {
+    retryTimer = null;
+    let ws;
+    try {
+      ws = new WebSocket(socketUrl());
+    } catch (e) {
+      lost(null, 0);
+      return;
+    }
+    socket = ws;
+    status.connects += 1;
+    setConnection("connecting", "连接中", "Connecting");
+    armSilence(ws);
+    ws.onopen = () => {
+      if (ws === socket) setConnection("online", "已连接", "Live");
+    };
+    ws.onmessage = (event) => {
+      if (ws !== socket) return;
+      attempt = 0;
+      armSilence(ws);
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch (e) {
+        return;
+      }
+      if (message && typeof message.type === "string") handle(message);
+    };
+    ws.onclose = (event) => {
+      if (ws === socket) lost(ws, event.code);
+    };
+  }
+
+  function lost(ws, code) {
+    clearTimeout(silenceTimer);
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      try {
+        ws.close();
+      } catch (e) {
+        // already closed
+      }
+    }
+    socket = null;
+    if (retryTimer) return;
+    let delay;
+    if (REFUSALS.has(code)) {
+      setConnection("offline", "显示屏未授权", "Not authorised");
+      delay = REFUSED_RETRY_MS;
+    } else {
+      setConnection("offline", "重新连接中", "Reconnecting");
+      const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+      delay = ceiling / 2 + Math.random() * (ceiling / 2);
+      attempt += 1;
+    }
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  // ---- Clock ---------------------------------------------------------------------------------
+
+  function startClock() {
+    const zone = config.branch.timezone;
+    let time;
+    let dateZh;
+    let dateEn;
+    try {
+      time = new Intl.DateTimeFormat("zh-CN", { timeZone: zone, hour: "2-digit", minute: "2-digit", hour12: false });
+      dateZh = new Intl.DateTimeFormat("zh-CN", { timeZone: zone, month: "long", day: "numeric", weekday: "long" });
+      dateEn = new Intl.DateTimeFormat("en-GB", { timeZone: zone, weekday: "short", day: "numeric", month: "short" });
+    } catch (e) {
+      time = new Intl.DateTimeFormat("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
+      dateZh = new Intl.DateTimeFormat("zh-CN", { month: "long", day: "numeric", weekday: "long" });
+      dateEn = new Intl.DateTimeFormat("en-GB", { weekday: "short", day: "numeric", month: "short" });
+    }
+    const tick = () => {
+      const now = new Date();
+      setText(document, "#clock-time", time.format(now));
+      const dates = [];
+      if (speakZh) dates.push(dateZh.format(now));
+      if (speakEn) dates.push(dateEn.format(now));
+      setText(document, "#clock-date", dates.join("  "));
+    };
+    tick();
+    setInterval(tick, 1000);
+  }
+
+  // ---- Board layout: the column count and type size that make every counter's number largest ---
+
+  function fitBoard() {
+    const list = document.getElementById("counters");
+    const tiles = list.children.length;
+    if (!tiles) return;
+    const gap = parseFloat(getComputedStyle(list).rowGap) || 0;
+    const width = list.clientWidth;
+    const height = list.clientHeight;
+    let best = { size: 0, columns: 1 };
+    for (let columns = 1; columns <= tiles; columns += 1) {
+      const rows = Math.ceil(tiles / columns);
+      const tileWidth = (width - gap * (columns - 1)) / columns;
+      const tileHeight = (height - gap * (rows - 1)) / rows;
+      // A number such as A001 is about 2.7 em wide; the name and status lines take about 1 em of it.
+      const size = Math.min(tileWidth / 2.9, tileHeight / 1.9);
+      if (size > best.size) best = { size, columns };
+    }
+    list.style.setProperty("--columns", String(best.columns));
+    list.style.setProperty("--number-size", Math.floor(best.size) + "px");
+    list.style.setProperty("--name-size", Math.max(14, Math.floor(best.size * 0.28)) + "px");
+  }
+
+  if (window.ResizeObserver) new ResizeObserver(fitBoard).observe(document.getElementById("counters"));
+  window.addEventListener("resize", fitBoard);
+
+  startClock();
+  fitBoard();
+  render();
+  connect();
+})();
