@@ -21,4 +21,5 @@ python3 -m venv .venv
 
 .venv/bin/ruff check .
 .venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+# Two workers (the machine has two cores); each gets its own Redis database or embedded server.
+.venv/bin/python -m pytest -n 2 "$@"
