@@ -60,6 +60,7 @@ DASHBOARD_TEXTS: dict[str, dict[str, str]] = {
     "dashboard.who": {"zh": "工作人员", "en": "Staff"},
     "dashboard.current": {"zh": "当前号码", "en": "Now serving"},
     "dashboard.utilisation": {"zh": "忙碌率", "en": "Utilisation"},
+    "dashboard.rating": {"zh": "满意度（评价数）", "en": "Rating (count)"},
     "dashboard.by_hour": {"zh": "分时段", "en": "By hour"},
     "dashboard.hour": {"zh": "时段", "en": "Hour"},
     "dashboard.arrivals_vs_served": {"zh": "到达与办结（人）", "en": "Arrivals and served (people)"},

@@ -50,6 +50,7 @@ def bucket(tallies: Mapping[str, int], dim: str, samples: Sequence[Sample] | Non
     called, within = _tally(tallies, "called", dim), _tally(tallies, "within_target", dim)
     served = _tally(tallies, "served", dim)
     busy, opened = _tally(tallies, "busy_ms", dim), _tally(tallies, "open_ms", dim)
+    ratings = _tally(tallies, "ratings", dim)
     chosen = None if samples is None else [s for s in samples if _matches(s, dim)]
     return {
         "issued": _tally(tallies, "issued", dim),
@@ -71,6 +72,8 @@ def bucket(tallies: Mapping[str, int], dim: str, samples: Sequence[Sample] | Non
         "busy_s": busy / 1000,
         "open_s": opened / 1000,
         "utilisation": stats.utilisation(busy, opened),
+        "ratings": ratings,
+        "rating_mean": round(_tally(tallies, "rating_sum", dim) / ratings, 2) if ratings else None,
     }
 
 
@@ -247,6 +250,7 @@ CSV_COLUMNS = (
     "day", "dimension", "key", "issued", "called", "served", "no_shows", "cancelled", "transferred",
     "within_target", "service_level", "wait_mean_s", "wait_median_s", "wait_p90_s", "wait_max_s",
     "handling_mean_s", "handling_median_s", "handling_p90_s", "handling_max_s", "busy_s", "open_s", "utilisation",
+    "ratings", "rating_mean",
 )  # fmt: skip
 
 

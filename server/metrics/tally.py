@@ -234,6 +234,14 @@ class Tally:
         self.add(ts, "cancelled", 1, service=ticket["service"])
         self.waiting[ticket["id"]] = None
 
+    def _on_ticket_rated(self, data: dict[str, Any], ts: int) -> None:
+        # Counted when rated (the hour of the rating), for the counter and staff who served it.
+        rating = int(data["rating"])
+        dims = {"service": str(data["service"]), "counter": str(data.get("counter") or ""),
+                "staff": str(data.get("staff") or "")}  # fmt: skip
+        self.add(ts, "ratings", 1, **dims)
+        self.add(ts, "rating_sum", rating, **dims)
+
     def _on_ticket_reactivated(self, data: dict[str, Any], ts: int) -> None:
         self.waiting[data["ticket"]["id"]] = ts
 

@@ -68,6 +68,8 @@ class Hall:
         self.alice: str
         self.bob: str
         self.manager: str
+        #: number -> ticket, of the tickets issued through ``issue`` (across restarts).
+        self.issued: dict[str, dict[str, Any]] = dict(earlier.issued) if earlier is not None else {}
         if earlier is not None:
             # Tokens are signed with a secret kept in Redis: an earlier run's stay valid.
             api._tokens["admin"] = earlier.api.admin()
@@ -96,7 +98,14 @@ class Hall:
                                       headers=self.api.auth(self.api.admin()))  # fmt: skip
         assert response.status_code == 201, response.text
         ticket: dict[str, Any] = response.json()
+        self.issued[ticket["number"]] = ticket
         return ticket
+
+    def rate(self, number: str, rating: int) -> None:
+        """The holder of ticket ``number`` rates it from the phone page."""
+        ticket_id = self.issued[number]["id"]
+        response = self.api.http.post(f"/api/branches/hall/tickets/{ticket_id}/rating", json={"rating": rating})
+        assert response.status_code == 201, response.text
 
     def act(self, token: str, counter: str, action: str, body: dict[str, Any] | None = None) -> httpx.Response:
         response = self.api.http.post(f"/api/branches/hall/counters/{counter}/{action}", json=body or {},

@@ -49,6 +49,7 @@ def scripted_day(hall: Hall) -> None:
     hall.at(9, 8).act(hall.bob, "2", "call-next")  # B001, waited 3 min
     hall.at(9, 10).act(hall.alice, "1", "finish")
     hall.at(9, 14).act(hall.bob, "2", "finish")
+    hall.rate("A001", 4)  # alice's customer
     hall.at(9, 15).act(hall.alice, "1", "call-next")  # A002, waited 13 min: over A's 10
     hall.at(9, 16).act(hall.alice, "1", "no-show")
     hall.at(10, 0).issue("A")
@@ -106,6 +107,9 @@ def test_the_dashboard_shows_the_metrics_of_the_api_and_follows_events(
                                         ("handling_mean_s", figures["handling"]["mean_s"])):  # fmt: skip
                     expect_value(page, f'{row} [data-field="{field}"]', expected)
             expect(page.locator('#staff tr[data-staff="bob"] [data-field="handling_mean_s"]')).to_have_text("6:00")
+            assert (report["by_staff"]["alice"]["ratings"], report["by_staff"]["alice"]["rating_mean"]) == (1, 4)
+            expect(page.locator('#staff tr[data-staff="alice"] [data-field="rating_mean"]')).to_have_text("4.0 (1)")
+            expect(page.locator('#staff tr[data-staff="bob"] [data-field="rating_mean"]')).to_have_text("—")
 
             for hour in ("09", "10"):
                 expect_value(page, f'#hour-table tr[data-hour="{hour}"] [data-field="issued"]',

@@ -8,8 +8,9 @@ The script (Shanghai time, Monday 2026-03-02); alice works counter 1 (A, B), bob
     09:06 alice calls A001 (waited 6 min)      09:25 alice transfers A003 to B
     09:08 bob calls B001 (waited 3 min)        09:26 bob calls A003 (a second call: no new wait)
     09:10 alice serves A001 (4 min); A003      09:36 bob serves A003 (10 min at his counter)
-    09:14 bob serves B001 (6 min)              09:40 B002 issued; 09:45 its holder cancels it
-                                               09:50 counter 1 closes; 10:30 A004 issued
+    09:14 bob serves B001 (6 min); A001's      09:40 B002 issued; 09:45 its holder cancels it
+          holder rates it 5                    09:50 counter 1 closes
+    10:05 A003's holder rates it 2 (B now)     10:30 A004 issued
     report at 10:45: counter 2 still open, A004 waiting for 15 min
 """
 
@@ -58,6 +59,7 @@ STEPS: list[Callable[[Hall], object]] = [
     lambda h: h.at(9, 10).act(h.alice, "1", "finish"),
     lambda h: h.issue("A"),
     lambda h: h.at(9, 14).act(h.bob, "2", "finish"),
+    lambda h: h.rate("A001", 5),
     lambda h: _call(h, (9, 15), "alice", "1", "A002"),
     lambda h: h.at(9, 16).act(h.alice, "1", "no-show"),
     lambda h: _call(h, (9, 20), "alice", "1", "A003"),
@@ -66,6 +68,7 @@ STEPS: list[Callable[[Hall], object]] = [
     lambda h: h.at(9, 36).act(h.bob, "2", "finish"),
     _cancel_b002,
     lambda h: h.at(9, 50).act(h.alice, "1", "close"),
+    lambda h: h.at(10, 5).rate("A003", 2),
     lambda h: h.at(10, 30).issue("A"),
     lambda h: h.at(10, 45),
 ]
@@ -90,7 +93,7 @@ def figures(**given: Any) -> dict[str, Any]:
     bucket: dict[str, Any] = {
         "issued": 0, "called": 0, "served": 0, "no_shows": 0, "cancelled": 0, "transferred": 0,
         "within_target": 0, "service_level": None, "wait": NO_DURATIONS, "handling": NO_DURATIONS,
-        "busy_s": 0.0, "open_s": 0.0, "utilisation": None,
+        "busy_s": 0.0, "open_s": 0.0, "utilisation": None, "ratings": 0, "rating_mean": None,
     }  # fmt: skip
     bucket.update(given)
     return bucket
@@ -100,33 +103,34 @@ def figures(**given: Any) -> dict[str, Any]:
 EXPECTED_TOTALS = figures(
     issued=6, called=4, served=3, no_shows=1, cancelled=1, transferred=1, within_target=3, service_level=0.75,
     wait=durations(4, 480.0, 480.0, 780.0, 780.0), handling=durations(3, 400.0, 360.0, 600.0, 600.0),
-    busy_s=1560.0, open_s=9300.0, utilisation=round(1560 / 9300, 4),
+    busy_s=1560.0, open_s=9300.0, utilisation=round(1560 / 9300, 4), ratings=2, rating_mean=3.5,
 )  # fmt: skip
 EXPECTED_BY_SERVICE = {
     "A": figures(issued=4, called=3, served=1, no_shows=1, transferred=1, within_target=2,
                  service_level=round(2 / 3, 4), wait=durations(3, 580.0, 600.0, 780.0, 780.0),
-                 handling=durations(1, 240.0, 240.0, 240.0, 240.0)),
+                 handling=durations(1, 240.0, 240.0, 240.0, 240.0), ratings=1, rating_mean=5.0),
     "B": figures(issued=2, called=1, served=2, cancelled=1, within_target=1, service_level=1.0,
-                 wait=durations(1, 180.0, 180.0, 180.0, 180.0), handling=durations(2, 480.0, 480.0, 600.0, 600.0)),
+                 wait=durations(1, 180.0, 180.0, 180.0, 180.0), handling=durations(2, 480.0, 480.0, 600.0, 600.0),
+                 ratings=1, rating_mean=2.0),
 }  # fmt: skip
 EXPECTED_BY_COUNTER = {
     # Counter 1: busy 09:06-09:10, 09:15-09:16, 09:20-09:25; open 09:00-09:50.
     "1": figures(called=3, served=1, no_shows=1, transferred=1, within_target=2, service_level=round(2 / 3, 4),
                  wait=durations(3, 580.0, 600.0, 780.0, 780.0), handling=durations(1, 240.0, 240.0, 240.0, 240.0),
-                 busy_s=600.0, open_s=3000.0, utilisation=0.2),
+                 busy_s=600.0, open_s=3000.0, utilisation=0.2, ratings=1, rating_mean=5.0),
     # Counter 2: busy 09:08-09:14, 09:26-09:36; open 09:00 until the report at 10:45.
     "2": figures(called=1, served=2, within_target=1, service_level=1.0,
                  wait=durations(1, 180.0, 180.0, 180.0, 180.0), handling=durations(2, 480.0, 480.0, 600.0, 600.0),
-                 busy_s=960.0, open_s=6300.0, utilisation=round(960 / 6300, 4)),
+                 busy_s=960.0, open_s=6300.0, utilisation=round(960 / 6300, 4), ratings=1, rating_mean=2.0),
 }  # fmt: skip
 EXPECTED_BY_STAFF = {"alice": EXPECTED_BY_COUNTER["1"], "bob": EXPECTED_BY_COUNTER["2"]}
 EXPECTED_BY_HOUR = {
     "09": figures(
         issued=5, called=4, served=3, no_shows=1, cancelled=1, transferred=1, within_target=3, service_level=0.75,
         wait=durations(4, 480.0, 480.0, 780.0, 780.0), handling=durations(3, 400.0, 360.0, 600.0, 600.0),
-        busy_s=1560.0, open_s=6600.0, utilisation=round(1560 / 6600, 4),
+        busy_s=1560.0, open_s=6600.0, utilisation=round(1560 / 6600, 4), ratings=1, rating_mean=5.0,
     ),
-    "10": figures(issued=1, open_s=2700.0, utilisation=0.0),
+    "10": figures(issued=1, open_s=2700.0, utilisation=0.0, ratings=1, rating_mean=2.0),
 }  # fmt: skip
 
 

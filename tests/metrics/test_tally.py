@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.metrics.report import bucket
 from server.metrics.tally import CounterState, Tally
 from tests.metrics.conftest import hall, shanghai
 
@@ -47,3 +48,19 @@ def test_events_of_unknown_types_count_nothing() -> None:
     tally = Tally(hall(), {})
     tally.apply("config_changed", event(ms(2026, 3, 2, 9, 0), version=2))
     assert not tally.increments and not tally.changed_counters
+
+
+def test_ratings_count_for_the_service_counter_and_staff_and_average() -> None:
+    """Each rating counts once for its service, counter, staff member and hour; the mean is over ratings."""
+    tally = Tally(hall(), {})
+    ticket = {"id": "t1", "number": "A001", "service": "A"}
+    tally.apply("ticket_rated", event(ms(2026, 3, 2, 9, 40), ticket=ticket, counter="1", staff="alice",
+                                      service="A", rating=5))  # fmt: skip
+    tally.apply("ticket_rated", event(ms(2026, 3, 2, 10, 5), ticket={**ticket, "id": "t2"}, counter="2",
+                                      staff="bob", service="A", rating=2))  # fmt: skip
+    day = tally.increments["2026-03-02"]
+    assert (bucket(day, "all", None)["ratings"], bucket(day, "all", None)["rating_mean"]) == (2, 3.5)
+    assert (bucket(day, "staff=alice", None)["ratings"], bucket(day, "staff=alice", None)["rating_mean"]) == (1, 5)
+    assert bucket(day, "counter=2", None)["rating_mean"] == 2
+    assert bucket(day, "hour=10", None)["ratings"] == 1
+    assert (bucket(day, "service=B", None)["ratings"], bucket(day, "service=B", None)["rating_mean"]) == (0, None)

@@ -266,6 +266,7 @@
         cell("wait_mean_s", s.wait.mean_s, duration(s.wait.mean_s)),
         cell("busy_s", s.busy_s, duration(s.busy_s)),
         cell("utilisation", s.utilisation, percent(s.utilisation)),
+        cell("rating_mean", s.rating_mean, s.ratings ? s.rating_mean.toFixed(1) + " (" + s.ratings + ")" : "—"),
       ]);
     });
     fill($("staff").tBodies[0], rows);
