@@ -25,6 +25,9 @@ def _send(emulator: PrinterEmulator, data: bytes) -> None:
 
 def test_records_per_connection_and_in_total(emulator: PrinterEmulator) -> None:
     _send(emulator, b"\x1b@one\n")
+    # Each connection is read by a thread of its own: the first must be in before the second is
+    # sent for the total to be in sending order.
+    assert emulator.wait_for_bytes(6) == b"\x1b@one\n"
     _send(emulator, b"\x1b@two\n")
     assert emulator.wait_for_bytes(12) == b"\x1b@one\n\x1b@two\n"
     first, second = emulator.connections
