@@ -48,7 +48,8 @@ def test_a_short_simulated_stretch_issues_serves_and_takes_a_break_through_the_a
     assert expected, "the seed must give at least one arrival"
     started = time.monotonic()
     assert args.run(args) == 0
-    assert time.monotonic() - started < 20
+    # Ten simulated minutes at 600x take about a second; far less than real time (600 s).
+    assert time.monotonic() - started < 120
     printed = capsys.readouterr().out
     assert f"done: issued {len(expected)}," in printed
 

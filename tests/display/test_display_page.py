@@ -2,47 +2,28 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from tests.browser import chromium
 from tests.conftest import Api
 from tests.display.conftest import call_next, finish, post_notice
 from tests.servers import ROOT, ServerProcess
 
 pytestmark = [pytest.mark.redis, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    # What a hall TV runs with: sound without a click first.
-    "--autoplay-policy=no-user-gesture-required",
-]
 DOCS = ROOT / "docs"
 
 
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    # Per module: while the sync driver runs, pytest-asyncio could not run other modules' async tests.
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    """Debian's chromium; missing it is a failure, not a skip."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (tests/run.sh does)")
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
+def browser() -> Iterator[Browser]:
+    # What a hall TV runs with: sound without a click first.
+    with chromium("--autoplay-policy=no-user-gesture-required") as launched:
+        yield launched
 
 
 @pytest.fixture

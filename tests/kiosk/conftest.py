@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -15,19 +14,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import redis
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.sync.client import connect as connect_sync
 
 from printer.emulator import PrinterEmulator
 from server import keys
+from tests.browser import chromium
 from tests.conftest import Api
 from tests.kiosk.processes import InProcessKiosk, KioskProcess, RunningKiosk
 from tests.servers import ServerProcess
 
 Message = dict[str, Any]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
 @pytest.fixture
@@ -79,21 +77,9 @@ def kiosk_process(
 
 
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    # Per module, not per session: while the sync driver runs, the main thread counts as running an
-    # event loop, and pytest-asyncio could not run the async tests of the next module.
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    """Debian's chromium; missing it is a failure, not a skip."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (tests/run.sh does)")
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

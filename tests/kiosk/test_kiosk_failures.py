@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import httpx
@@ -65,11 +64,10 @@ def test_a_slow_printer_does_not_hold_up_the_kiosk(
     expect(page.locator("#ticket-number")).to_have_text("A001")
     expect(page.locator("#print-status")).to_have_attribute("data-state", "printing")
     # The kiosk's event loop is free: its page answers and a queue change reaches the screen.
-    started = time.monotonic()
     assert httpx.get(kiosk.url + "/", timeout=2).status_code == 200
     api.issue("B")
     expect(page.locator("button.service[data-service=B] .service-meta .zh")).to_contain_text("等候 1 人")
-    assert time.monotonic() - started < 2
+    # ... all while the ticket was still printing.
     assert page.get_attribute("#print-status", "data-state") == "printing"
     assert emulator.tickets == []
     page.wait_for_selector("#print-status[data-state=printed]", timeout=20_000)

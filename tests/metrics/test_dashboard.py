@@ -9,11 +9,12 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from server.clock import ManualClock
+from tests.browser import chromium
 from tests.metrics.conftest import Hall, running_hall, shanghai
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, log_in
+from tests.web.conftest import log_in
 
 pytestmark = [pytest.mark.redis, pytest.mark.browser]
 
@@ -22,14 +23,8 @@ expect.set_options(timeout=10_000)
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's chromium; a machine without it fails this test (tests/run.sh installs it)."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (tests/run.sh does)")
-    driver: Playwright
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def scripted_day(hall: Hall) -> None:

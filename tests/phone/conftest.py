@@ -4,7 +4,6 @@ an in-process server with a test clock, and small API helpers."""
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import socket
 import threading
@@ -16,37 +15,24 @@ from typing import Any, cast
 import httpx
 import pytest
 import redis
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from server import keys
 from server.clock import ManualClock
 from server.config import demo_branch
 from server.settings import Settings
+from tests.browser import chromium
 from tests.conftest import Api
 from tests.servers import ADMIN_PASSWORD, InProcessServer, ServerProcess, free_port
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 EXPECT_MS = 15_000
 
 
 @pytest.fixture(scope="module")
-def phone_playwright() -> Iterator[Playwright]:
-    # Per module, not per session: while the sync driver runs, the main thread counts as running an
-    # event loop, and the asyncio tests of later modules could not run.
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def phone_browser(phone_playwright: Playwright) -> Iterator[Browser]:
-    """Debian's chromium; missing it is a failure, not a skip."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (tests/run.sh does)")
-    chromium = phone_playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
+def phone_browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -119,7 +119,7 @@ def test_long_polling_answers_at_once_for_an_old_version(hall: Api, hall_server:
     mine = hall.issue("A")
     started = time.monotonic()
     message = ok(hall.http.get(updates_url(mine["id"]), params={"since": "old", "wait": 20}))
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # not held for its 20 s
     assert message["type"] == "ticket" and message["ticket"]["status"] == "waiting"
 
 
@@ -150,7 +150,8 @@ def test_long_polling_ends_after_its_wait_with_the_same_version(hall: Api, hall_
     version = ok(hall.http.get(updates_url(mine["id"]), params={"wait": 0}))["version"]
     started = time.monotonic()
     message = ok(hall.http.get(updates_url(mine["id"]), params={"since": version, "wait": 1}))
-    assert 0.9 < time.monotonic() - started < 5
+    # It held the request for its wait (the upper bound only catches a wait that never ends).
+    assert 0.9 < time.monotonic() - started < 30
     assert message["version"] == version
 
 

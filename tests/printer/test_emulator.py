@@ -51,7 +51,8 @@ def test_waiting_has_a_deadline(emulator: PrinterEmulator) -> None:
         emulator.wait_for_tickets(1, timeout=0.2)
     with pytest.raises(TimeoutError, match="0 of 5 bytes"):
         emulator.wait_for_bytes(5, timeout=0.1)
-    assert time.monotonic() - started < 1
+    # Deadlines of 0.3 s in all: bounded (a generous margin for a loaded machine), not a hang.
+    assert time.monotonic() - started < 10
 
 
 def test_status_queries_inside_image_data_are_not_answered(emulator: PrinterEmulator) -> None:

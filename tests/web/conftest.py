@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.browser import chromium
 from tests.conftest import Api
 from tests.servers import ADMIN_PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 #: Longest wait for something a page should show, in milliseconds.
 EXPECT_TIMEOUT_MS = 10_000
 
@@ -25,22 +23,10 @@ def password_of(username: str) -> str:
     return ADMIN_PASSWORD if username == "admin" else f"pw-{username}-123"
 
 
-# Module scope: the sync driver keeps an event loop of its own, which must not outlive these
-# modules into the asynchronous tests of others.
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    """Debian's chromium; a machine without it fails these tests (tests/run.sh installs it)."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (tests/run.sh does)")
-    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    yield launched
-    launched.close()
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
