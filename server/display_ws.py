@@ -13,7 +13,9 @@ Websocket contract (the message shapes are in ``server.events``):
   has heard nothing from for ``SILENCE_LIMIT_S`` seconds; a client answers each ping with
   ``{"type": "pong"}`` (a ``{"type": "ping"}`` from the client gets a pong).
 - Close codes are ``events.CloseCode``: 4401 bad token, 4403 wrong account or Origin, 4404 unknown
-  branch, 4408 silent client, 4429 client too slow. An Origin header, when sent, must name the
+  branch, 4408 silent client, 4429 client too slow; 1011 when Redis fails while the first
+  messages are read; 1012 when the server shuts down. With ``since`` and nothing after it, the
+  first message is simply the next live event. An Origin header, when sent, must name the
   host the request was sent to (``Host``), so another web site cannot open the socket.
 """
 

@@ -43,8 +43,8 @@ class EventType(str, Enum):
     TICKET_SERVED = "ticket_served"
     #: The called customer did not come (过号) (``ticket``, ``counter``, ``staff``).
     TICKET_NO_SHOW = "ticket_no_show"
-    #: A ticket moved to another service (``ticket``, ``from_service``, ``to_service``, and
-    #: ``counter`` when it was being served there, else null).
+    #: A ticket moved to another service (``ticket``, ``from_service``, ``to_service``, ``staff``,
+    #: and ``counter`` when it was being served there, else null).
     TICKET_TRANSFERRED = "ticket_transferred"
     #: The holder cancelled a waiting ticket (``ticket``).
     TICKET_CANCELLED = "ticket_cancelled"
@@ -79,9 +79,13 @@ class MessageType(str, Enum):
 
 
 class CloseCode(IntEnum):
-    """Websocket close codes of the display endpoint (4000-4999 are the application's own)."""
+    """Websocket close codes of the display, kiosk and staff endpoints (4000-4999 are the application's own).
 
-    #: The server is shutting down or restarting; reconnect with ``since``.
+    A server shutting down closes with uvicorn's 1012 (service restart); Redis failing while a
+    connection starts gives 1011. Either way: reconnect (with ``since`` on the display socket).
+    """
+
+    #: A client going away (1001); the server itself closes with 1012 when it shuts down.
     GOING_AWAY = 1001
     #: The token is missing, malformed, forged or expired; get a new device token.
     UNAUTHORIZED = 4401
