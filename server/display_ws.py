@@ -21,26 +21,22 @@ Websocket contract (the message shapes are in ``server.events``):
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 from redis.exceptions import RedisError
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from server import events, keys
 from server.api import Context
@@ -49,6 +45,7 @@ from server.config import Branch
 from server.errors import ApiError
 from server.events import CloseCode
 from server.fanout import Fanout, Outgoing, Subscription
+from server.socket_session import admit, close_quietly, receive_pings, run_together
 from server.store import QueueStore
 
 log = logging.getLogger("nextup.display")
@@ -57,8 +54,6 @@ log = logging.getLogger("nextup.display")
 BACKLOG_LIMIT = 1_000
 #: Seconds without any message from a client before the server drops it.
 SILENCE_LIMIT_S = 12.0
-#: Seconds a close frame may take to leave before the connection is simply dropped.
-CLOSE_TIMEOUT_S = 2.0
 #: Roles that may watch a branch's display stream.
 WATCHERS = frozenset({Role.DISPLAY, Role.STAFF, Role.MANAGER, Role.ADMIN})
 #: Page security headers: the token is in the page, so it is never cached or sent as a referrer.
@@ -72,15 +67,6 @@ _PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
 }
-
-
-def origin_allowed(headers: Headers) -> bool:
-    """No Origin (a device, not a browser page) or an Origin naming this very host."""
-    origin = headers.get("origin")
-    if origin is None:
-        return True
-    parts = urlsplit(origin)
-    return parts.scheme in ("http", "https") and parts.netloc.lower() == headers.get("host", "").lower()
 
 
 def watcher(ctx: Context, token: str, branch: str) -> Identity:
@@ -134,23 +120,18 @@ class DisplayConnection:
     send: Send
 
     async def serve(self, first: list[str], position: tuple[int, int]) -> None:
-        sender = asyncio.create_task(self._send(first, position))
-        receiver = asyncio.create_task(self._receive())
-        self.subscription.on_overflow(sender.cancel)
-        try:
-            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sender, receiver):
-                task.cancel()
-            await asyncio.gather(sender, receiver, return_exceptions=True)
+        ended = await run_together(
+            self.subscription, self._send(first, position),
+            receive_pings(self.websocket, self.subscription, SILENCE_LIMIT_S),
+        )  # fmt: skip
         if self.subscription.overflowed:
             log.warning(
                 "display %s fell %d messages behind; disconnected with %d",
                 self.websocket.client, self.subscription.limit, CloseCode.TOO_SLOW,
             )  # fmt: skip
-            await self._close(CloseCode.TOO_SLOW, "too slow; reconnect with since")
-        elif not receiver.cancelled() and receiver.exception() is None and receiver.result() == "silent":
-            await self._close(CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
+            await close_quietly(self.websocket, CloseCode.TOO_SLOW, "too slow; reconnect with since")
+        elif ended.result(1) == "silent":
+            await close_quietly(self.websocket, CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
 
     async def _send(self, first: list[str], position: tuple[int, int]) -> None:
         for text in first:
@@ -164,32 +145,6 @@ class DisplayConnection:
                 position = item.key
             await self.send(item.asgi)
 
-    async def _receive(self) -> str:
-        while True:
-            try:
-                message = await asyncio.wait_for(self.websocket.receive(), SILENCE_LIMIT_S)
-            except TimeoutError:
-                return "silent"
-            if message["type"] == "websocket.disconnect":
-                return "gone"
-            text = message.get("text") or ""
-            if '"ping"' in text and _message_type(text) == events.MessageType.PING:
-                self.subscription.offer(Outgoing(None, events.PONG_TEXT))
-
-    async def _close(self, code: CloseCode, reason: str) -> None:
-        # A client that stopped reading never takes the close frame: give up after a moment; the
-        # connection is dropped when this handler returns.
-        with contextlib.suppress(TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
-            await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT_S)
-
-
-def _message_type(text: str) -> str:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return ""
-    return str(data.get("type", "")) if isinstance(data, dict) else ""
-
 
 class DisplaySocket:
     """The endpoint as a plain ASGI app, so that its hot path can keep the ASGI ``send``."""
@@ -202,13 +157,7 @@ async def display_socket(websocket: WebSocket, send: Send) -> None:
     ctx: Context = websocket.app.state.nextup
     fanout: Fanout = websocket.app.state.fanout
     branch: str = websocket.path_params["branch"]
-    # Accept first: a close code reaches the browser only on an open websocket.
-    await websocket.accept()
-    if not origin_allowed(websocket.headers):
-        await websocket.close(CloseCode.FORBIDDEN, "Origin does not match Host")
-        return
-    if branch != ctx.store.branch.id or not fanout.serves(branch):
-        await websocket.close(CloseCode.NOT_FOUND, f"No branch {branch[:40]}")
+    if not await admit(websocket, ctx, fanout, branch):
         return
     try:
         watcher(ctx, websocket.query_params.get("token", ""), branch)

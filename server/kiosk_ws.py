@@ -59,11 +59,11 @@ from server import devices, events, keys, rules
 from server.api import Context
 from server.auth import Identity, Role
 from server.config import Branch
-from server.display_ws import origin_allowed
 from server.errors import ApiError
 from server.events import CloseCode
 from server.fanout import Fanout, Subscription
 from server.metrics import estimate
+from server.socket_session import admit, close_quietly, run_together
 from server.store import Actor, QueueStore
 
 log = logging.getLogger("nextup.kiosk")
@@ -81,7 +81,6 @@ DEFAULT_TICKETS_PER_MINUTE = 10
 RATE_WINDOW_S = 60
 #: Largest message a kiosk may send; real ones are under 300 bytes.
 MAX_MESSAGE_CHARS = 4096
-CLOSE_TIMEOUT_S = 2.0
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
@@ -194,25 +193,14 @@ class KioskConnection:
     async def serve(self) -> None:
         first = events.encode(await services_message(self.store))
         await self.websocket.send_text(first)
-        tasks = [
-            asyncio.create_task(self._write(), name="kiosk write"),
-            asyncio.create_task(self._refresh(first), name="kiosk refresh"),
-            asyncio.create_task(self._receive(), name="kiosk receive"),
-        ]
-        receiver = tasks[2]
-        self.subscription.on_overflow(tasks[1].cancel)
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        # The refresher reads the subscription: an overflow ends it.
+        ended = await run_together(self.subscription, self._refresh(first), self._write(), self._receive())
         if self.subscription.overflowed:
-            await self._close(CloseCode.TOO_SLOW, "too slow; reconnect")
-        elif not receiver.cancelled() and receiver.exception() is None and receiver.result() == "silent":
-            await self._close(CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
-        elif not tasks[1].cancelled() and isinstance(tasks[1].exception(), RedisError):
-            await self._close(1011, "Redis unavailable; reconnect")
+            await close_quietly(self.websocket, CloseCode.TOO_SLOW, "too slow; reconnect")
+        elif ended.result(2) == "silent":
+            await close_quietly(self.websocket, CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
+        elif isinstance(ended.error(0), RedisError):
+            await close_quietly(self.websocket, 1011, "Redis unavailable; reconnect")
 
     async def _write(self) -> None:
         while True:
@@ -340,9 +328,6 @@ class KioskConnection:
         except RedisError as exc:
             log.warning("kiosk %s: storing its health failed: %s", self.identity.username, exc)
 
-    async def _close(self, code: int, reason: str) -> None:
-        with contextlib.suppress(TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
-            await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT_S)
 
 
 def _bad(message: str) -> dict[str, Any]:
@@ -363,13 +348,7 @@ async def kiosk_socket(websocket: WebSocket) -> None:
     ctx: Context = websocket.app.state.nextup
     fanout: Fanout = websocket.app.state.fanout
     branch: str = websocket.path_params["branch"]
-    # Accept first: a close code reaches the client only on an open websocket.
-    await websocket.accept()
-    if not origin_allowed(websocket.headers):
-        await websocket.close(CloseCode.FORBIDDEN, "Origin does not match Host")
-        return
-    if branch != ctx.store.branch.id or not fanout.serves(branch):
-        await websocket.close(CloseCode.NOT_FOUND, f"No branch {branch[:40]}")
+    if not await admit(websocket, ctx, fanout, branch):
         return
     try:
         identity = ctx.signer.verify(websocket.query_params.get("token", ""))
@@ -388,7 +367,7 @@ async def kiosk_socket(websocket: WebSocket) -> None:
             pass  # gone before the first message: nothing to tell it
         except RedisError as exc:
             log.warning("kiosk %s: reading the state failed: %s", identity.username, exc)
-            await connection._close(1011, "Redis unavailable; reconnect")
+            await close_quietly(websocket, 1011, "Redis unavailable; reconnect")
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await devices.record_disconnect(ctx.store.redis, branch, identity.username)

@@ -31,7 +31,6 @@ answers the message at once when its version differs from ``since``; otherwise i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -47,14 +46,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from server import events, feedback_keys
 from server.api import _TICKET_ID, Context, branch_store, context, ticket_id_of
-from server.display_ws import origin_allowed
 from server.errors import ApiError, ConfigError, invalid_field, not_found
 from server.fanout import Fanout, Outgoing, Subscription
 from server.http import JSONResponse
+from server.socket_session import close_quietly, origin_allowed, receive_pings, run_together
 from server.store import NOBODY, QueueStore
 from server.web.i18n import LANG_COOKIE, LANGUAGES, page_language
 from server.web.templating import templates
@@ -67,8 +66,6 @@ Json = dict[str, Any]
 LONG_POLL_MAX_S = 25.0
 #: Seconds without any message from a phone (it answers pings) before the server drops it.
 SILENCE_LIMIT_S = 15.0
-#: Seconds a close frame may take to leave before the connection is simply dropped.
-CLOSE_TIMEOUT_S = 2.0
 #: Seconds after which a waiting ticket's view is reloaded even without an event.
 REFRESH_S = 30.0
 #: Longest comment of a rating and longest complaint, in characters.
@@ -270,28 +267,16 @@ class PhoneConnection:
     view: TicketView
 
     async def serve(self) -> None:
-        sender = asyncio.create_task(self._send())
-        receiver = asyncio.create_task(self._receive())
-        self.subscription.on_overflow(sender.cancel)
-        try:
-            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sender, receiver):
-                task.cancel()
-            await asyncio.gather(sender, receiver, return_exceptions=True)
+        ended = await run_together(
+            self.subscription, self._send(), receive_pings(self.websocket, self.subscription, SILENCE_LIMIT_S)
+        )
+        closing = next((e for e in (ended.error(0), ended.error(1)) if isinstance(e, _Closing)), None)
         if self.subscription.overflowed:
-            await self._close(PhoneClose.TOO_SLOW, "too slow; reconnect")
-            return
-        for task in (sender, receiver):
-            if task.cancelled():
-                continue
-            error = task.exception()
-            if isinstance(error, _Closing):
-                await self._close(error.code, error.reason)
-                return
-            if task is receiver and error is None and task.result() == "silent":
-                await self._close(PhoneClose.HEARTBEAT_TIMEOUT, "no heartbeat")
-                return
+            await close_quietly(self.websocket, PhoneClose.TOO_SLOW, "too slow; reconnect")
+        elif closing is not None:
+            await close_quietly(self.websocket, closing.code, closing.reason)
+        elif ended.result(1) == "silent":
+            await close_quietly(self.websocket, PhoneClose.HEARTBEAT_TIMEOUT, "no heartbeat")
 
     async def _send(self) -> None:
         loop = asyncio.get_running_loop()
@@ -321,21 +306,6 @@ class PhoneConnection:
                 await self.websocket.send_text(events.encode(view.message))
             self.view = view
 
-    async def _receive(self) -> str:
-        while True:
-            try:
-                message = await asyncio.wait_for(self.websocket.receive(), SILENCE_LIMIT_S)
-            except TimeoutError:
-                return "silent"
-            if message["type"] == "websocket.disconnect":
-                return "gone"
-            text = message.get("text") or ""
-            if '"ping"' in text:
-                self.subscription.offer(Outgoing(None, events.PONG_TEXT))
-
-    async def _close(self, code: int, reason: str) -> None:
-        with contextlib.suppress(TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
-            await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT_S)
 
 
 async def ticket_socket(websocket: WebSocket) -> None:

@@ -21,9 +21,7 @@ Close codes are ``events.CloseCode``; 1011 when Redis cannot be read.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,11 +34,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from server import devices, events
 from server.api import SESSION_COOKIE, Context
 from server.auth import Identity, Role
-from server.display_ws import origin_allowed
 from server.errors import ApiError, forbidden
 from server.events import CloseCode
 from server.fanout import Fanout, Outgoing, Subscription
 from server.metrics.consumer import MetricsConsumer, apply_pending
+from server.socket_session import close_quietly, message_type, origin_allowed, receive_pings, run_together
 from server.store import QueueStore
 from server.web.counter_view import CounterView
 
@@ -50,8 +48,6 @@ Json = dict[str, Any]
 
 #: Seconds without any message from a client before the server drops it (heartbeats come every 5 s).
 SILENCE_LIMIT_S = 12.0
-#: Seconds a close frame may take to leave before the connection is simply dropped.
-CLOSE_TIMEOUT_S = 2.0
 #: Events the metrics apply in one go before a counter view is read, at most.
 METRICS_CATCH_UP = 5_000
 #: Events after which the counter's recent no-shows are looked up again in the stream.
@@ -118,14 +114,6 @@ def metrics_catch_up(websocket: WebSocket, store: QueueStore) -> Callable[[], Aw
     return lambda: apply_pending(store.redis, store.branch, limit=METRICS_CATCH_UP)
 
 
-def _event_type(text: str) -> str:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return ""
-    return str(data.get("type", "")) if isinstance(data, dict) else ""
-
-
 class StaffConnection:
     def __init__(self, websocket: WebSocket, subscription: Subscription, ctx: Context, token: str,
                  view: View) -> None:  # fmt: skip
@@ -137,32 +125,24 @@ class StaffConnection:
         self._last: Json | None = None
 
     async def serve(self) -> None:
-        sender = asyncio.create_task(self._send())
-        receiver = asyncio.create_task(self._receive())
-        self.subscription.on_overflow(sender.cancel)
-        try:
-            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sender, receiver):
-                task.cancel()
-            await asyncio.gather(sender, receiver, return_exceptions=True)
+        ended = await run_together(
+            self.subscription, self._send(), receive_pings(self.websocket, self.subscription, SILENCE_LIMIT_S)
+        )
+        error = ended.error(0)
         if self.subscription.overflowed:
-            await self._close(CloseCode.TOO_SLOW, "too slow; reconnect")
-            return
-        ended = sender.result() if sender.done() and not sender.cancelled() and not sender.exception() else None
-        error = sender.exception() if sender.done() and not sender.cancelled() else None
-        if isinstance(error, RedisError):
+            await close_quietly(self.websocket, CloseCode.TOO_SLOW, "too slow; reconnect")
+        elif isinstance(error, RedisError):
             log.warning("staff view: reading Redis failed: %s", error)
-            await self._close(1011, "Redis unavailable; reconnect")
+            await close_quietly(self.websocket, 1011, "Redis unavailable; reconnect")
         elif error is not None and not isinstance(error, WebSocketDisconnect | OSError):
             log.error("staff view failed", exc_info=error)
-            await self._close(1011, "Server error; reconnect")
-        elif ended == "session":
-            await self._close(CloseCode.UNAUTHORIZED, "The session has ended; log in again")
-        elif ended == "gone":
-            await self._close(CloseCode.NOT_FOUND, "The counter no longer exists")
-        elif not receiver.cancelled() and receiver.exception() is None and receiver.result() == "silent":
-            await self._close(CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
+            await close_quietly(self.websocket, 1011, "Server error; reconnect")
+        elif ended.result(0) == "session":
+            await close_quietly(self.websocket, CloseCode.UNAUTHORIZED, "The session has ended; log in again")
+        elif ended.result(0) == "gone":
+            await close_quietly(self.websocket, CloseCode.NOT_FOUND, "The counter no longer exists")
+        elif ended.result(1) == "silent":
+            await close_quietly(self.websocket, CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
 
     def _session_alive(self) -> bool:
         try:
@@ -196,7 +176,7 @@ class StaffConnection:
             heartbeat = False
             for item in batch:
                 if item.key is not None:
-                    kinds.add(_event_type(item.text))
+                    kinds.add(message_type(item.text))
                 elif item.text == events.PING_TEXT:
                     heartbeat = True
                 else:
@@ -208,20 +188,6 @@ class StaffConnection:
             if (kinds or (heartbeat and self.view.refresh_on_heartbeat)) and not await self._show(frozenset(kinds)):
                 return "gone"
 
-    async def _receive(self) -> str:
-        while True:
-            try:
-                message = await asyncio.wait_for(self.websocket.receive(), SILENCE_LIMIT_S)
-            except TimeoutError:
-                return "silent"
-            if message["type"] == "websocket.disconnect":
-                return "gone"
-            if _event_type(message.get("text") or "") == events.MessageType.PING.value:
-                self.subscription.offer(Outgoing(None, events.PONG_TEXT))
-
-    async def _close(self, code: int, reason: str) -> None:
-        with contextlib.suppress(TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
-            await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT_S)
 
 
 async def staff_socket(websocket: WebSocket) -> None:
