@@ -30,7 +30,7 @@ from server.metrics.estimate import WaitEstimator
 from server.sessions import Revocations
 from server.settings import Settings
 from server.store import QueueStore
-from server.web import admin, counter, login, staff_ws
+from server.web import admin, complaints, counter, login, staff_ws
 from server.web.security_headers import SecurityHeaders
 
 log = logging.getLogger("nextup")
@@ -103,6 +103,7 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             *devices.ROUTES,
             *metrics_routes.ROUTES,
             *dashboard.ROUTES,
+            *complaints.ROUTES,
             *phone.ROUTES,
             *feedback.ROUTES,
         ],

@@ -17,14 +17,13 @@ Everything shown goes through ``textContent``: no figure or name is ever parsed 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from server.api import context
-from server.auth import Role
 from server.metrics.stats import SERVICE_LEVEL_GOAL
 from server.web.i18n import TEXTS, page_language
-from server.web.pages import forbidden_page, page_config, render, session_identity, to_login
+from server.web.pages import manager_identity, page_config, render
 
 #: Seconds between two reloads of today's metrics when no event has come.
 REFRESH_S = 30
@@ -91,15 +90,9 @@ def translate(key: str, lang: str) -> str:
 async def dashboard_page(request: Request) -> Response:
     ctx = context(request)
     branch = ctx.store.branch
-    if request.path_params.get("branch", branch.id) != branch.id:
-        return PlainTextResponse(f"No branch {request.path_params['branch']} here", status_code=404)
-    identity = session_identity(request, ctx)
-    if identity is None:
-        return to_login(request)
-    if identity.role == Role.STAFF:
-        return RedirectResponse("/counter", status_code=303)
-    if identity.role not in (Role.ADMIN, Role.MANAGER) or identity.branch not in ("*", branch.id):
-        return forbidden_page(request, identity)
+    identity = manager_identity(request, ctx)
+    if isinstance(identity, Response):
+        return identity
     lang = page_language(request)
     config = page_config(request, identity, lang, "counter.status.")
     config["texts"].update({key: words[lang] for key, words in DASHBOARD_TEXTS.items()})

@@ -9,14 +9,14 @@ and the CSRF token; its live overview comes from the staff websocket (``server.w
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from server.api import context
 from server.auth import Role
 from server.config import WEEKDAYS
 from server.web.i18n import page_language
-from server.web.pages import forbidden_page, page_config, render, session_identity, to_login
+from server.web.pages import manager_identity, page_config, render
 
 #: The page's sections, in tab order: (anchor, text key, roles that see its contents).
 SECTIONS: list[tuple[str, str, frozenset[Role]]] = [
@@ -32,14 +32,9 @@ SECTIONS: list[tuple[str, str, frozenset[Role]]] = [
 
 
 async def admin_page(request: Request) -> Response:
-    ctx = context(request)
-    identity = session_identity(request, ctx)
-    if identity is None:
-        return to_login(request)
-    if identity.role == Role.STAFF:
-        return RedirectResponse("/counter", status_code=303)
-    if identity.role not in (Role.ADMIN, Role.MANAGER) or identity.branch not in ("*", ctx.store.branch.id):
-        return forbidden_page(request, identity)
+    identity = manager_identity(request, context(request))
+    if isinstance(identity, Response):
+        return identity
     lang = page_language(request)
     config = page_config(request, identity, lang, "admin.", "counter.status.")
     config["weekdays"] = list(WEEKDAYS)

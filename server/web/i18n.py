@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.requests import Request
 
 LANGUAGES = ("zh", "en")
@@ -192,11 +194,18 @@ TEXTS: dict[str, dict[str, str]] = {
     "admin.action": {"zh": "操作", "en": "Action"},
     "admin.details": {"zh": "详情", "en": "Details"},
     "admin.recent_calls": {"zh": "最近叫号", "en": "Last calls"},
+    # Links between the managers' pages
+    "nav.complaints": {"zh": "客户投诉", "en": "Complaints"},
 }
 
 
-def translate(key: str, lang: str) -> str:
-    return TEXTS[key][lang]
+#: A page's own texts, kept in its module (key -> language -> words), looked up before ``TEXTS``.
+PageTexts = Mapping[str, Mapping[str, str]]
+
+
+def translate(key: str, lang: str, extra: PageTexts | None = None) -> str:
+    words = (extra or {}).get(key) or TEXTS[key]
+    return words[lang]
 
 
 def texts_for(lang: str, *prefixes: str) -> dict[str, str]:

@@ -87,7 +87,13 @@ async def logout_submit(request: Request) -> Response:
     return response
 
 
+async def root(request: Request) -> Response:
+    """The server's address opens the login page; logging in leads on to the page of one's role."""
+    return RedirectResponse("/login", status_code=303)
+
+
 ROUTES = [
+    Route("/", root, methods=["GET"]),
     Route("/login", login_form, methods=["GET"]),
     Route("/login", login_submit, methods=["POST"]),
     Route("/logout", logout_submit, methods=["POST"]),

@@ -10,12 +10,12 @@ from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from server.api import Context, context, identify
-from server.auth import Identity
+from server.auth import Identity, Role
 from server.errors import ApiError
-from server.web.i18n import LANG_COOKIE, page_language, texts_for, translate
+from server.web.i18n import LANG_COOKIE, PageTexts, page_language, texts_for, translate
 from server.web.templating import templates
 
 #: Pages hold a CSRF token and live data: never cached, never sent as a referrer.
@@ -39,14 +39,38 @@ def forbidden_page(request: Request, identity: Identity) -> Response:
     return render(request, "forbidden.html", {"identity": identity}, status=403, lang=lang)
 
 
+def manager_identity(request: Request, ctx: Context) -> Identity | Response:
+    """Who opens a managers' page (``/admin``, ``/complaints[/{branch}]``): a manager or an admin of
+    this branch, or else the answer to send: 404 for another branch's URL, the login page for nobody
+    logged in, the counter for staff (303), the forbidden page for anyone else (devices)."""
+    branch = ctx.store.branch
+    if request.path_params.get("branch", branch.id) != branch.id:
+        return PlainTextResponse(f"No branch {request.path_params['branch']} here", status_code=404)
+    identity = session_identity(request, ctx)
+    if identity is None:
+        return to_login(request)
+    if identity.role == Role.STAFF:
+        return RedirectResponse("/counter", status_code=303)
+    if identity.role not in (Role.ADMIN, Role.MANAGER) or identity.branch not in ("*", branch.id):
+        return forbidden_page(request, identity)
+    return identity
+
+
 def render(
-    request: Request, template: str, values: dict[str, Any], *, status: int = 200, lang: str | None = None
+    request: Request,
+    template: str,
+    values: dict[str, Any],
+    *,
+    status: int = 200,
+    lang: str | None = None,
+    texts: PageTexts | None = None,
 ) -> Response:
+    """``texts``: the page's own texts, which its template's ``t`` looks up before the shared ones."""
     lang = lang or page_language(request)
     response = templates.TemplateResponse(
         request,
         template,
-        {"lang": lang, "t": lambda key: translate(key, lang), "path": request.url.path, **values},
+        {"lang": lang, "t": lambda key: translate(key, lang, texts), "path": request.url.path, **values},
         status_code=status,
         headers=_PAGE_HEADERS,
     )
@@ -55,16 +79,22 @@ def render(
     return response
 
 
-def page_config(request: Request, identity: Identity, lang: str, *text_prefixes: str) -> dict[str, Any]:
-    """What every staff page's script needs to know about the session and the branch."""
+def page_config(
+    request: Request, identity: Identity, lang: str, *text_prefixes: str, texts: PageTexts | None = None
+) -> dict[str, Any]:
+    """What every staff page's script needs to know about the session and the branch.
+
+    Its texts: the shared ones starting with ``text_prefixes`` (and errors, connection), and all of
+    the page's own ``texts``."""
     ctx = context(request)
     branch = ctx.store.branch
+    shared = texts_for(lang, "error.", "connection.", *text_prefixes)
     return {
         "lang": lang,
         "branch": {"id": branch.id, "name_zh": branch.name_zh, "name_en": branch.name_en},
         "user": {"username": identity.username, "role": identity.role.value},
         "csrf_token": ctx.signer.csrf_token(identity),
         "socket": f"/ws/branches/{branch.id}/staff",
-        "texts": texts_for(lang, "error.", "connection.", *text_prefixes),
+        "texts": shared | {key: words[lang] for key, words in (texts or {}).items()},
     }
 

@@ -78,6 +78,7 @@ GET    /api/branches/{branch}/devices                        401  403  403  200 
 GET    /api/branches/{branch}/metrics                        401  403  403  200  200  403  403
 GET    /metrics                                              200  200  200  200  200  200  200
 GET    /api/openapi.json                                     200  200  200  200  200  200  200
+GET    /                                                     303  303  303  303  303  303  303
 GET    /login                                                200  200  200  200  200  200  200
 POST   /login                                                401  401  401  401  401  401  401
 POST   /logout                                               303  303  303  303  303  303  303
@@ -85,6 +86,8 @@ GET    /counter                                              303  200  200  303 
 GET    /admin                                                303  303  303  200  200  403  403
 GET    /dashboard                                            303  303  303  200  200  403  403
 GET    /dashboard/{branch}                                   303  303  303  200  200  403  403
+GET    /complaints                                           303  303  303  200  200  403  403
+GET    /complaints/{branch}                                  303  303  303  200  200  403  403
 GET    /display/{branch}                                     401  200  200  200  200  403  200
 GET    /static/{path}                                        200  200  200  200  200  200  200
 GET    /t/{ticket}                                           200  200  200  200  200  200  200
@@ -108,7 +111,8 @@ WS     /ws/tickets/{ticket}                                  open open open open
 # - release by staff1: allowed, but nobody holds the counter then (409 not_taken).
 # - /metrics: the Prometheus scrape, left open on the branch's network.
 # - /logout: the page form always goes back to the login page; it ends the session it can verify.
-# - /counter sends managers to /admin and /admin sends staff to /counter (303); devices get 403.
+# - /counter sends managers to /admin; /admin, /dashboard and /complaints send staff to /counter (303);
+#   devices get 403.
 # - /display/{branch} and the display and kiosk websockets take the token in the query (a TV
 #   browser cannot send headers); the staff websocket takes the page session cookie.
 

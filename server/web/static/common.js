@@ -184,5 +184,5 @@
   }
 
   window.NextUp = { config, t, nameOf, el, errorText, stateWord, say, api, branchPath, liveSocket, duration,
-    logout, toLogin };
+    logout, toLogin, setConnection };
 })();
