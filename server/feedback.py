@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -49,11 +48,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import feedback_keys
-from server.api import actor_of, branch_store, context, identify, ticket_id_of
+from server.api import Context, actor_of, branch_store, context, identify, ticket_id_of
 from server.auth import Role
 from server.errors import ApiError, invalid_field, not_found
 from server.http import JSONResponse, read_json, text_field
-from server.phone import COMMENT_MAX, COMPLAINT_MAX, PhoneSettings, phone_settings
+from server.phone import COMMENT_MAX, COMPLAINT_MAX, phone_settings
+from server.settings import PhoneSettings
 from server.store import Actor, Json, QueueStore
 
 log = logging.getLogger("nextup.feedback")
@@ -99,8 +99,7 @@ class PhoneCipher:
         self._fernet = Fernet(key)
 
     @classmethod
-    async def load(cls, redis: Redis, environ: dict[str, str] | None = None) -> PhoneCipher:
-        given = (os.environ if environ is None else environ).get("NEXTUP_FEEDBACK_KEY", "").strip()
+    async def load(cls, redis: Redis, given: str | None) -> PhoneCipher:
         if given:
             return cls(given.encode())
         await redis.set(feedback_keys.feedback_secret(), Fernet.generate_key().decode(), nx=True)
@@ -123,7 +122,8 @@ class PhoneCipher:
 async def phone_cipher(app: Starlette, redis: Redis) -> PhoneCipher:
     cipher: PhoneCipher | None = getattr(app.state, "phone_cipher", None)
     if cipher is None:
-        cipher = await PhoneCipher.load(redis)
+        ctx: Context = app.state.nextup
+        cipher = await PhoneCipher.load(redis, ctx.settings.feedback_key)
         app.state.phone_cipher = cipher
     return cipher
 

@@ -33,7 +33,7 @@ Kiosk -> server:
 - ``{"type": "ping"}``.
 
 Each kiosk may issue at most ``NEXTUP_KIOSK_TICKETS_PER_MINUTE`` tickets (default
-``DEFAULT_TICKETS_PER_MINUTE``; 0 turns the limit off) in any 60 seconds, counted in Redis so the
+``settings.DEFAULT_KIOSK_TICKETS_PER_MINUTE``; 0 turns the limit off) in any 60 seconds, counted in Redis so the
 limit holds whichever server process the kiosk reaches; a repeated request id does not count
 twice. Close codes are ``events.CloseCode``.
 """
@@ -44,14 +44,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import re
 import time
 from collections import deque
 from typing import Any, cast
 
 from redis.exceptions import RedisError
-from starlette.applications import Starlette
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -76,8 +74,6 @@ SILENCE_LIMIT_S = 20.0
 REFRESH_MIN_INTERVAL_S = 0.5
 #: Longest time between two recomputations, for changes no event announces (closing time).
 REFRESH_EVERY_S = 30.0
-#: Tickets one kiosk may issue in RATE_WINDOW_S unless NEXTUP_KIOSK_TICKETS_PER_MINUTE says otherwise.
-DEFAULT_TICKETS_PER_MINUTE = 10
 RATE_WINDOW_S = 60
 #: Largest message a kiosk may send; real ones are under 300 bytes.
 MAX_MESSAGE_CHARS = 4096
@@ -101,22 +97,6 @@ def refusal_of(error: ApiError) -> dict[str, Any]:
     message_zh = error.extra.get("message_zh")
     return {"code": error.code, "message": error.message,
             "message_zh": message_zh if isinstance(message_zh, str) else error.message}  # fmt: skip
-
-
-def tickets_per_minute(app: Starlette) -> int:
-    """The per-kiosk limit, read from the environment once per app."""
-    cached = getattr(app.state, "kiosk_tickets_per_minute", None)
-    if isinstance(cached, int):
-        return cached
-    raw = os.environ.get("NEXTUP_KIOSK_TICKETS_PER_MINUTE", "").strip()
-    limit = DEFAULT_TICKETS_PER_MINUTE
-    if raw:
-        try:
-            limit = max(0, int(raw))
-        except ValueError:
-            log.warning("NEXTUP_KIOSK_TICKETS_PER_MINUTE=%r is not a whole number; using %d", raw, limit)
-    app.state.kiosk_tickets_per_minute = limit
-    return limit
 
 
 def branch_json(branch: Branch) -> dict[str, Any]:
@@ -358,7 +338,7 @@ async def kiosk_socket(websocket: WebSocket) -> None:
         code = CloseCode.UNAUTHORIZED if exc.status == 401 else CloseCode.FORBIDDEN
         await websocket.close(code, exc.message[:120])
         return
-    limit = tickets_per_minute(websocket.app)
+    limit = ctx.settings.kiosk_tickets_per_minute
     with fanout.subscribe(branch) as subscription:
         connection = KioskConnection(websocket, ctx.store, identity, subscription, limit)
         try:

@@ -34,7 +34,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,9 +49,10 @@ from starlette.websockets import WebSocket
 
 from server import events, feedback_keys
 from server.api import _TICKET_ID, Context, branch_store, context, ticket_id_of
-from server.errors import ApiError, ConfigError, invalid_field, not_found
+from server.errors import ApiError, invalid_field, not_found
 from server.fanout import Fanout, Outgoing, Subscription
 from server.http import JSONResponse
+from server.settings import PhoneSettings
 from server.socket_session import close_quietly, origin_allowed, receive_pings, run_together
 from server.store import NOBODY, QueueStore
 from server.web.i18n import LANG_COOKIE, LANGUAGES, page_language
@@ -79,57 +79,10 @@ _PAGE_HEADERS = {"Cache-Control": "no-store"}
 _EVENT_TYPE = re.compile(r'^\{"type":"([a-z_]+)"')
 
 
-@dataclass(frozen=True)
-class PhoneSettings:
-    """The phone page's settings, read once per process from the environment."""
-
-    #: Seconds the page of a finished ticket keeps working (NEXTUP_PHONE_PAGE_TTL_S); 0 = forever.
-    finished_page_ttl_s: int = 2 * 3600
-    #: Lookups of unknown ticket ids one client address may make per minute, as a token bucket
-    #: (NEXTUP_PHONE_LOOKUPS_PER_MIN); 0 = no limit. Lookups of existing tickets are never limited.
-    lookups_per_min: int = 60
-    #: Hours a complaint may wait for its answer before it is overdue
-    #: (NEXTUP_COMPLAINT_ANSWER_TARGET_H; the branch's target until branch files carry one).
-    complaint_answer_target_h: float = 24.0
-    #: Days a complaint keeps the customer's phone number before it is erased (NEXTUP_COMPLAINT_PHONE_DAYS).
-    complaint_phone_days: float = 30.0
-
-
-_ENVIRONMENT = {
-    "finished_page_ttl_s": ("NEXTUP_PHONE_PAGE_TTL_S", int),
-    "lookups_per_min": ("NEXTUP_PHONE_LOOKUPS_PER_MIN", int),
-    "complaint_answer_target_h": ("NEXTUP_COMPLAINT_ANSWER_TARGET_H", float),
-    "complaint_phone_days": ("NEXTUP_COMPLAINT_PHONE_DAYS", float),
-}
-
-
-def load_phone_settings(environ: Mapping[str, str]) -> PhoneSettings:
-    """The settings from ``environ``; ConfigError naming every variable that is not a number >= 0."""
-    values: dict[str, Any] = {}
-    problems: list[str] = []
-    for field, (variable, kind) in _ENVIRONMENT.items():
-        raw = environ.get(variable, "").strip()
-        if not raw:
-            continue
-        try:
-            value = kind(raw)
-        except ValueError:
-            value = -1
-        if value < 0:
-            problems.append(f"{variable}={raw!r}: expected a {'whole ' if kind is int else ''}number >= 0")
-        values[field] = value
-    if problems:
-        raise ConfigError(problems)
-    return PhoneSettings(**values)
-
-
 def phone_settings(app: Starlette) -> PhoneSettings:
-    """This app's phone settings, read from the environment on first use."""
-    settings: PhoneSettings | None = getattr(app.state, "phone_settings", None)
-    if settings is None:
-        settings = load_phone_settings(os.environ)
-        app.state.phone_settings = settings
-    return settings
+    """This app's phone settings (``Settings.phone``)."""
+    ctx: Context = app.state.nextup
+    return ctx.settings.phone
 
 
 # ---- The ticket as the phone sees it ------------------------------------------------------------

@@ -7,14 +7,72 @@ Everything a branch configures (services, counters, hours) lives in the branch T
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import platformdirs
+
+from server.errors import ConfigError
 
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("nextup", appauthor=False))
+
+
+@dataclass(frozen=True)
+class PhoneSettings:
+    """The phone page's and the complaints' settings."""
+
+    #: Seconds the page of a finished ticket keeps working (NEXTUP_PHONE_PAGE_TTL_S); 0 = forever.
+    finished_page_ttl_s: int = 2 * 3600
+    #: Lookups of unknown ticket ids one client address may make per minute, as a token bucket
+    #: (NEXTUP_PHONE_LOOKUPS_PER_MIN); 0 = no limit. Lookups of existing tickets are never limited.
+    lookups_per_min: int = 60
+    #: Hours a complaint may wait for its answer before it is overdue (NEXTUP_COMPLAINT_ANSWER_TARGET_H).
+    complaint_answer_target_h: float = 24.0
+    #: Days a complaint keeps the customer's phone number before it is erased (NEXTUP_COMPLAINT_PHONE_DAYS).
+    complaint_phone_days: float = 30.0
+
+
+#: Tickets one kiosk may issue in any 60 seconds (NEXTUP_KIOSK_TICKETS_PER_MINUTE); 0 = no limit.
+DEFAULT_KIOSK_TICKETS_PER_MINUTE = 10
+
+#: Numeric settings from the environment: variable -> (field of PhoneSettings or Settings, type).
+_PHONE_NUMBERS = {
+    "NEXTUP_PHONE_PAGE_TTL_S": ("finished_page_ttl_s", int),
+    "NEXTUP_PHONE_LOOKUPS_PER_MIN": ("lookups_per_min", int),
+    "NEXTUP_COMPLAINT_ANSWER_TARGET_H": ("complaint_answer_target_h", float),
+    "NEXTUP_COMPLAINT_PHONE_DAYS": ("complaint_phone_days", float),
+}
+_NUMBERS = {"NEXTUP_KIOSK_TICKETS_PER_MINUTE": ("kiosk_tickets_per_minute", int)}
+
+
+def _numbers(environ: Mapping[str, str], table: Mapping[str, tuple[str, type]], problems: list[str]) -> dict[str, Any]:
+    """The numbers ``table`` names that ``environ`` sets; every one that is not a number >= 0 goes to ``problems``."""
+    values: dict[str, Any] = {}
+    for variable, (field, kind) in table.items():
+        raw = environ.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = -1
+        if value < 0:
+            problems.append(f"{variable}={raw!r}: expected a {'whole ' if kind is int else ''}number >= 0")
+        values[field] = value
+    return values
+
+
+def load_phone_settings(environ: Mapping[str, str]) -> PhoneSettings:
+    """The phone settings from ``environ``; ConfigError naming every variable that is not a number >= 0."""
+    problems: list[str] = []
+    values = _numbers(environ, _PHONE_NUMBERS, problems)
+    if problems:
+        raise ConfigError(problems)
+    return PhoneSettings(**values)
 
 
 @dataclass(frozen=True)
@@ -33,15 +91,31 @@ class Settings:
     session_ttl_s: int = 12 * 3600
     #: Lifetime of a login token for devices (kiosk, display), in seconds.
     device_token_ttl_s: int = 366 * 24 * 3600
+    #: Fernet key the complainants' phone numbers are encrypted with (NEXTUP_FEEDBACK_KEY); None
+    #: generates one, kept in Redis.
+    feedback_key: str | None = None
+    #: See ``PhoneSettings``.
+    phone: PhoneSettings = PhoneSettings()
+    #: Tickets one kiosk account may issue in any 60 seconds; 0 = no limit.
+    kiosk_tickets_per_minute: int = DEFAULT_KIOSK_TICKETS_PER_MINUTE
 
 
-def load_settings(data_dir: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+def load_settings(data_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings from the environment; ConfigError naming every variable that is not valid."""
     env = os.environ if environ is None else environ
     raw_dir = env.get("NEXTUP_DATA_DIR")
     chosen = data_dir or (Path(raw_dir) if raw_dir else default_data_dir())
-    return Settings(
+    problems: list[str] = []
+    numbers = _numbers(env, _NUMBERS, problems)
+    phone = _numbers(env, _PHONE_NUMBERS, problems)
+    if problems:
+        raise ConfigError(problems)
+    settings = Settings(
         redis_url=env.get("NEXTUP_REDIS_URL") or None,
         data_dir=chosen,
         admin_password=env.get("NEXTUP_ADMIN_PASSWORD") or None,
         public_url=env.get("NEXTUP_PUBLIC_URL") or None,
+        feedback_key=env.get("NEXTUP_FEEDBACK_KEY", "").strip() or None,
+        phone=PhoneSettings(**phone),
     )
+    return replace(settings, **numbers)

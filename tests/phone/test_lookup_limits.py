@@ -11,7 +11,7 @@ from websockets.sync.client import connect
 
 from server.errors import ConfigError
 from server.lookup_limit import LookupLimiter, looked_up_ticket
-from server.phone import PhoneSettings, load_phone_settings
+from server.settings import PhoneSettings, load_phone_settings
 from tests.conftest import Api
 from tests.phone.conftest import random_id
 from tests.servers import ServerProcess
