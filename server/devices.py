@@ -1,7 +1,8 @@
 """Device health: what kiosks report over their websocket, kept in Redis, and the endpoint that shows it.
 
 A kiosk sends a heartbeat with its printer's status every few seconds (``server.kiosk_ws``); each
-one overwrites the kiosk's record. A record whose last heartbeat is older than ``STALE_AFTER_S``
+one overwrites the kiosk's record. A display account's screen is recorded while its websocket is
+open (``server.display_ws``), with ``"printer": null``. A record whose last heartbeat is older than ``STALE_AFTER_S``
 counts as offline whatever it last said, so a kiosk that lost power shows up without anyone
 having to notice its silence.
 
@@ -88,9 +89,9 @@ class PrinterHealth:
 
 
 async def record_heartbeat(
-    redis: Redis, branch: str, device: str, role: str, address: str, printer: PrinterHealth, now: datetime
+    redis: Redis, branch: str, device: str, role: str, address: str, printer: PrinterHealth | None, now: datetime
 ) -> None:
-    """Store the device's latest heartbeat (overwriting the previous one)."""
+    """Store the device's latest heartbeat (overwriting the previous one); ``printer`` None for a display."""
     record = {
         "device": device,
         "role": role,
@@ -98,7 +99,7 @@ async def record_heartbeat(
         "connected": True,
         "last_heartbeat": now.isoformat(timespec="milliseconds"),
         "last_heartbeat_ms": int(now.timestamp() * 1000),
-        "printer": asdict(printer),
+        "printer": None if printer is None else asdict(printer),
     }
     await redis.hset(device_health(branch), device, json.dumps(record, ensure_ascii=False))
 
@@ -117,11 +118,13 @@ def describe(record: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A stored record as the devices endpoint shows it: with its age and an overall status."""
     age = max(0.0, now.timestamp() - record.get("last_heartbeat_ms", 0) / 1000)
     online = bool(record.get("connected")) and age <= STALE_AFTER_S
-    try:
-        printer = PrinterHealth.from_json(record.get("printer", {}))
-    except ValueError:
-        printer = PrinterHealth(online=False, error="unreadable printer status")
-    status = "offline" if not online else "ok" if printer.available else "printer_unavailable"
+    printer: PrinterHealth | None = None
+    if record.get("printer") is not None:  # a display has none
+        try:
+            printer = PrinterHealth.from_json(record["printer"])
+        except ValueError:
+            printer = PrinterHealth(online=False, error="unreadable printer status")
+    status = "offline" if not online else "ok" if printer is None or printer.available else "printer_unavailable"
     return {
         "device": record.get("device"),
         "role": record.get("role"),
@@ -131,7 +134,7 @@ def describe(record: dict[str, Any], now: datetime) -> dict[str, Any]:
         "last_heartbeat": record.get("last_heartbeat"),
         "heartbeat_age_s": round(age, 1),
         "status": status,
-        "printer": printer.as_json(),
+        "printer": None if printer is None else printer.as_json(),
     }
 
 

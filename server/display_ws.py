@@ -21,9 +21,12 @@ Websocket contract (the message shapes are in ``server.events``):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -38,7 +41,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from server import events, keys
+from server import devices, events, keys
 from server.api import Context
 from server.auth import Identity, Role
 from server.config import Branch
@@ -54,6 +57,9 @@ log = logging.getLogger("nextup.display")
 BACKLOG_LIMIT = 1_000
 #: Seconds without any message from a client before the server drops it.
 SILENCE_LIMIT_S = 12.0
+#: Seconds between two presence records of a display device (the report calls it offline after
+#: ``devices.STALE_AFTER_S``).
+DEVICE_HEARTBEAT_S = 5.0
 #: Roles that may watch a branch's display stream.
 WATCHERS = frozenset({Role.DISPLAY, Role.STAFF, Role.MANAGER, Role.ADMIN})
 #: Page security headers: the token is in the page, so it is never cached or sent as a referrer.
@@ -160,7 +166,7 @@ async def display_socket(websocket: WebSocket, send: Send) -> None:
     if not await admit(websocket, ctx, fanout, branch):
         return
     try:
-        watcher(ctx, websocket.query_params.get("token", ""), branch)
+        identity = watcher(ctx, websocket.query_params.get("token", ""), branch)
     except ApiError as exc:
         code = CloseCode.UNAUTHORIZED if exc.status == 401 else CloseCode.FORBIDDEN
         await websocket.close(code, exc.message[:120])
@@ -174,7 +180,41 @@ async def display_socket(websocket: WebSocket, send: Send) -> None:
             await websocket.close(1011, "Redis unavailable; reconnect")
             return
         subscription.resume_after(position)
-        await DisplayConnection(websocket, subscription, send).serve(first, position)
+        if identity.role != Role.DISPLAY:
+            await DisplayConnection(websocket, subscription, send).serve(first, position)
+            return
+        # A hall screen: the devices report shows it (staff watching from a PC are not devices).
+        address = websocket.client.host if websocket.client else ""
+        presence = asyncio.create_task(report_presence(ctx.store, identity.username, address))
+        try:
+            await DisplayConnection(websocket, subscription, send).serve(first, position)
+        finally:
+            presence.cancel()
+            await asyncio.gather(presence, return_exceptions=True)
+            _recorded.pop((branch, identity.username), None)
+            with contextlib.suppress(RedisError):
+                await devices.record_disconnect(ctx.store.redis, branch, identity.username)
+
+
+#: (branch, display account) -> when this process last recorded it (monotonic s): many screens
+#: sharing one account write one record per DEVICE_HEARTBEAT_S, not one each.
+_recorded: dict[tuple[str, str], float] = {}
+
+
+async def report_presence(store: QueueStore, device: str, address: str) -> None:
+    """Record the display in the devices report every DEVICE_HEARTBEAT_S while it is connected."""
+    key = (store.branch.id, device)
+    while True:
+        now = time.monotonic()
+        if now - _recorded.get(key, -DEVICE_HEARTBEAT_S) >= DEVICE_HEARTBEAT_S * 0.9:
+            _recorded[key] = now
+            try:
+                await devices.record_heartbeat(
+                    store.redis, store.branch.id, device, Role.DISPLAY.value, address, None, store.clock.now()
+                )
+            except RedisError as exc:
+                log.warning("display %s: recording its presence failed: %s", device, exc)
+        await asyncio.sleep(DEVICE_HEARTBEAT_S)
 
 
 @functools.cache

@@ -433,15 +433,18 @@ def admin_schemas(branch: Branch | None) -> dict[str, Schema]:
                             "last_heartbeat": nullable({"type": "string", "format": "date-time"}),
                             "heartbeat_age_s": {"type": "number", "minimum": 0},
                             "status": {"type": "string", "enum": ["ok", "printer_unavailable", "offline"]},
-                            "printer": obj(
-                                {
-                                    "online": {"type": "boolean"},
-                                    "paper_out": {"type": "boolean"},
-                                    "paper_near_end": {"type": "boolean"},
-                                    "cover_open": {"type": "boolean"},
-                                    "error": nullable({"type": "string"}),
-                                    "available": {"type": "boolean"},
-                                }
+                            # null for a display (it has no printer)
+                            "printer": nullable(
+                                obj(
+                                    {
+                                        "online": {"type": "boolean"},
+                                        "paper_out": {"type": "boolean"},
+                                        "paper_near_end": {"type": "boolean"},
+                                        "cover_open": {"type": "boolean"},
+                                        "error": nullable({"type": "string"}),
+                                        "available": {"type": "boolean"},
+                                    }
+                                )
                             ),
                         }
                     ),
@@ -539,7 +542,7 @@ def admin_paths(p_branch: Schema, p_counter: Schema) -> dict[str, Schema]:
         "/api/branches/{branch}/devices": {
             "parameters": [p_branch],
             "get": operation(
-                "getDevices", "Kiosks' heartbeats and printer status", returns(200, "Devices", "The devices."),
+                "getDevices", "Kiosks' and displays' heartbeats, and printer status", returns(200, "Devices", "The devices."),
                 [401, 403, 404, 503], roles=managers, tag="branch",
             ),
         },

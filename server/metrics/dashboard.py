@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from server.api import context
 from server.metrics.stats import SERVICE_LEVEL_GOAL
-from server.web.i18n import TEXTS, page_language
+from server.web.i18n import page_language
 from server.web.pages import manager_identity, page_config, render
 
 #: Seconds between two reloads of today's metrics when no event has come.
@@ -82,11 +82,6 @@ DASHBOARD_TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def translate(key: str, lang: str) -> str:
-    words = DASHBOARD_TEXTS.get(key) or TEXTS[key]
-    return words[lang]
-
-
 async def dashboard_page(request: Request) -> Response:
     ctx = context(request)
     branch = ctx.store.branch
@@ -94,8 +89,7 @@ async def dashboard_page(request: Request) -> Response:
     if isinstance(identity, Response):
         return identity
     lang = page_language(request)
-    config = page_config(request, identity, lang, "counter.status.")
-    config["texts"].update({key: words[lang] for key, words in DASHBOARD_TEXTS.items()})
+    config = page_config(request, identity, lang, "counter.status.", texts=DASHBOARD_TEXTS)
     config["dashboard"] = {
         "refresh_s": REFRESH_S,
         "compare_weeks": COMPARE_WEEKS,
@@ -112,8 +106,9 @@ async def dashboard_page(request: Request) -> Response:
     return render(
         request,
         "dashboard.html",
-        {"config": config, "identity": identity, "t": lambda key: translate(key, lang)},
+        {"config": config, "identity": identity},
         lang=lang,
+        texts=DASHBOARD_TEXTS,
     )
 
 

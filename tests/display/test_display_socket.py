@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -288,3 +290,39 @@ async def test_notices_reach_the_display_live_and_in_the_snapshot(
     async with display(server, display_token) as client:
         state = (await client.next())["state"]
     assert state["notice"]["text_zh"] == "系统维护" and state["notice"]["emergency"] is True
+
+
+async def test_a_display_device_is_in_the_devices_report_while_connected(
+    server: ServerProcess, api: Api, display_token: str
+) -> None:
+    """A display account's screen is listed online (no printer) while connected, then disconnected;
+    staff watching the board from a PC are not devices."""
+
+    def listed() -> list[dict[str, Any]]:
+        response = api.http.get("/api/branches/main/devices", headers=api.auth(api.admin()))
+        assert response.status_code == 200
+        devices: list[dict[str, Any]] = response.json()["devices"]
+        return devices
+
+    def tv1() -> dict[str, Any] | None:
+        return next((d for d in listed() if d["device"] == "tv1"), None)
+
+    async def until(check: Callable[[], Any]) -> Any:
+        deadline = time.monotonic() + 10
+        while not (value := check()):
+            assert time.monotonic() < deadline, f"not within 10 s (last: {value!r})"
+            await asyncio.sleep(0.05)
+        return value
+
+    async with display(server, display_token) as client:
+        await client.next()
+        record = await until(lambda: (d := tv1()) and d["online"] and d)
+        assert (record["role"], record["status"], record["printer"]) == ("display", "ok", None)
+        assert record["address"] == "127.0.0.1"
+    gone = await until(lambda: (d := tv1()) and not d["connected"] and d)
+    assert gone["status"] == "offline"
+
+    async with display(server, api.user("clerk", "staff", ["1"])) as client:
+        await client.next()
+        await asyncio.sleep(0.5)  # long enough for a record to be written, were one written
+        assert [d["device"] for d in listed()] == ["tv1"]
