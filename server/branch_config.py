@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from server import keys
 from server.config import Branch, branch_from_json, branch_to_data
-from server.errors import ApiError, ConfigError, invalid_field
+from server.errors import ApiError, ConfigError, end_if_cancelled, invalid_field
 from server.store import NOBODY, Actor, QueueStore
 
 log = logging.getLogger("nextup.config")
@@ -101,6 +101,7 @@ class BranchConfig:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
                 raise
             except (RedisError, OSError) as exc:
+                end_if_cancelled(exc)
                 log.warning("configuration channel interrupted (%s); reloading", type(exc).__name__)
                 await asyncio.sleep(1)
                 with contextlib.suppress(RedisError, OSError):

@@ -15,8 +15,7 @@ having to notice its silence.
        "printer": {"online": true, "paper_out": false, "paper_near_end": false, "cover_open": false,
                    "error": null, "available": true}}]}
 
-The Redis keys live here for now (hash-tagged by branch like every key in ``server.keys``, which is
-where they belong once this settles).
+Its Redis keys are in ``server.keys`` (``device_health``, ``kiosk_issues``).
 """
 
 from __future__ import annotations
@@ -40,16 +39,6 @@ from server.http import JSONResponse
 STALE_AFTER_S = 15.0
 #: Longest printer error text kept; a device cannot fill Redis through its heartbeat.
 MAX_ERROR_CHARS = 300
-
-
-def device_health(branch: str) -> str:
-    """Hash: device name (its account's username) -> JSON health record (see ``HealthRecord``)."""
-    return f"{keys.branch_prefix(branch)}devices"
-
-
-def kiosk_issues(branch: str, device: str) -> str:
-    """Sorted set: request ids a kiosk issued tickets for -> ms, the window of its rate limit."""
-    return f"{keys.branch_prefix(branch)}kiosk_issues:{device}"
 
 
 @dataclass(frozen=True)
@@ -101,17 +90,17 @@ async def record_heartbeat(
         "last_heartbeat_ms": int(now.timestamp() * 1000),
         "printer": None if printer is None else asdict(printer),
     }
-    await redis.hset(device_health(branch), device, json.dumps(record, ensure_ascii=False))
+    await redis.hset(keys.device_health(branch), device, json.dumps(record, ensure_ascii=False))
 
 
 async def record_disconnect(redis: Redis, branch: str, device: str) -> None:
     """Mark the device's record disconnected, keeping its last printer status for the report."""
-    raw = await redis.hget(device_health(branch), device)
+    raw = await redis.hget(keys.device_health(branch), device)
     if raw is None:
         return
     record = json.loads(raw)
     record["connected"] = False
-    await redis.hset(device_health(branch), device, json.dumps(record, ensure_ascii=False))
+    await redis.hset(keys.device_health(branch), device, json.dumps(record, ensure_ascii=False))
 
 
 def describe(record: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -139,7 +128,7 @@ def describe(record: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 async def list_devices(redis: Redis, branch: str, now: datetime) -> list[dict[str, Any]]:
-    raw = cast(dict[str, str], await redis.hgetall(device_health(branch)))
+    raw = cast(dict[str, str], await redis.hgetall(keys.device_health(branch)))
     records = []
     for text in raw.values():
         try:

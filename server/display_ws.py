@@ -45,7 +45,7 @@ from server import devices, events, keys
 from server.api import Context
 from server.auth import Identity, Role
 from server.config import Branch
-from server.errors import ApiError
+from server.errors import ApiError, end_if_cancelled
 from server.events import CloseCode
 from server.fanout import Fanout, Outgoing, Subscription
 from server.socket_session import admit, close_quietly, receive_pings, run_together
@@ -213,6 +213,7 @@ async def report_presence(store: QueueStore, device: str, address: str) -> None:
                     store.redis, store.branch.id, device, Role.DISPLAY.value, address, None, store.clock.now()
                 )
             except RedisError as exc:
+                end_if_cancelled(exc)
                 log.warning("display %s: recording its presence failed: %s", device, exc)
         await asyncio.sleep(DEVICE_HEARTBEAT_S)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 
@@ -53,3 +54,15 @@ def unauthorized(message: str = "Log in first: send Authorization: Bearer <token
 
 def forbidden(message: str) -> ApiError:
     return ApiError(403, "forbidden", message)
+
+
+def end_if_cancelled(exc: BaseException) -> None:
+    """Raise CancelledError if the current task is being cancelled.
+
+    redis-py can turn the cancellation of a read in progress into a TimeoutError, a RedisError: a
+    background loop that retries on RedisError calls this first, or a cancelled task would go on
+    retrying and whoever awaits its end would wait forever.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from exc

@@ -8,7 +8,7 @@ plus the usual ``type, branch, at, ts, actor``. The comment stays out of the str
 screens follow) and in the rating's hash.
 
 A complaint (text, optional phone number) may be filed from any ticket's page while it works, at
-most ``feedback_keys.COMPLAINTS_PER_TICKET`` per ticket. The phone number is stored encrypted
+most ``COMPLAINTS_PER_TICKET`` per ticket. The phone number is stored encrypted
 (Fernet) and erased after ``PhoneSettings.complaint_phone_days``. Managers and admins list
 complaints with their state (open, answered, closed), age and whether the answer is overdue against
 the branch's target, and move them on with an answer; each change is in the audit log.
@@ -47,12 +47,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import feedback_keys
+from server import keys
 from server.api import Context, actor_of, branch_store, context, identify, ticket_id_of
 from server.auth import Role
-from server.errors import ApiError, invalid_field, not_found
+from server.errors import ApiError, end_if_cancelled, invalid_field, not_found
 from server.http import JSONResponse, read_json, text_field
-from server.phone import COMMENT_MAX, COMPLAINT_MAX, phone_settings
+from server.phone import COMMENT_MAX, COMPLAINT_MAX, COMPLAINTS_PER_TICKET, phone_settings
 from server.settings import PhoneSettings
 from server.store import Actor, Json, QueueStore
 
@@ -102,8 +102,8 @@ class PhoneCipher:
     async def load(cls, redis: Redis, given: str | None) -> PhoneCipher:
         if given:
             return cls(given.encode())
-        await redis.set(feedback_keys.feedback_secret(), Fernet.generate_key().decode(), nx=True)
-        stored = await redis.get(feedback_keys.feedback_secret())
+        await redis.set(keys.feedback_secret(), Fernet.generate_key().decode(), nx=True)
+        stored = await redis.get(keys.feedback_secret())
         return cls(str(stored).encode())
 
     def encrypt(self, phone: str) -> str:
@@ -245,7 +245,7 @@ async def file_complaint(request: Request) -> Response:
             secrets.token_urlsafe(12),
             text,
             sealed,
-            feedback_keys.COMPLAINTS_PER_TICKET,
+            COMPLAINTS_PER_TICKET,
             settings.finished_page_ttl_s * 1000,
         )
         if result.get("error") != "id_collision":
@@ -312,7 +312,7 @@ async def list_complaints(request: Request) -> Response:
     # Listing never shows a number past its retention, even if the hourly erasure has not run yet.
     await purge_phones(store, settings)
     branch = store.branch.id
-    ids = cast(list[str], await store.redis.zrevrange(feedback_keys.complaints(branch), 0, -1))
+    ids = cast(list[str], await store.redis.zrevrange(keys.complaints(branch), 0, -1))
     cipher = await phone_cipher(request.app, store.redis)
     now = _now_ms(store)
     found: list[Json] = []
@@ -320,7 +320,7 @@ async def list_complaints(request: Request) -> Response:
     for start in range(0, len(ids), 200):
         async with store.redis.pipeline(transaction=False) as pipe:
             for cid in ids[start : start + 200]:
-                pipe.hgetall(feedback_keys.complaint(branch, cid))
+                pipe.hgetall(keys.complaint(branch, cid))
             records = cast(list[dict[str, str]], await pipe.execute())
         for record in records:
             if record and (not wanted or record.get("state") == wanted):
@@ -362,10 +362,10 @@ async def list_ratings(request: Request) -> Response:
     _manager(request)
     store = context(request).store
     branch = store.branch.id
-    ids = cast(list[str], await store.redis.zrevrange(feedback_keys.ratings(branch), 0, _count(request) - 1))
+    ids = cast(list[str], await store.redis.zrevrange(keys.ratings(branch), 0, _count(request) - 1))
     async with store.redis.pipeline(transaction=False) as pipe:
         for ticket_id in ids:
-            pipe.hgetall(feedback_keys.rating(branch, ticket_id))
+            pipe.hgetall(keys.rating(branch, ticket_id))
         records = cast(list[dict[str, str]], await pipe.execute())
     ratings = [
         {"number": r.get("number"), "service": r.get("service"), "counter": r.get("counter") or None,
@@ -397,6 +397,7 @@ async def erasing_old_phones(store: QueueStore, settings: PhoneSettings) -> Asyn
                 if erased:
                     log.info("erased the phone numbers of %d old complaints", erased)
             except RedisError as exc:
+                end_if_cancelled(exc)
                 log.warning("erasing old complaint phone numbers failed: %s", exc)
             await asyncio.sleep(PURGE_EVERY_S)
 

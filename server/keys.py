@@ -134,3 +134,107 @@ def login_failures(username: str) -> str:
 def signing_secret() -> str:
     """String: the HMAC secret all server processes sign login tokens with."""
     return f"{ROOT}:signing_secret"
+
+
+# --- metrics (``server.metrics``): every key carries the branch hash tag, as the event stream does,
+# so the transaction that applies events and records how far it got touches one Cluster slot ------
+
+
+def _metrics(branch: str) -> str:
+    """Prefix of the metrics' keys of one branch."""
+    return f"{branch_prefix(branch)}metrics:"
+
+
+def metrics_applied(branch: str) -> str:
+    """String: the id of the last stream entry whose tallies are applied; later ids only apply."""
+    return f"{_metrics(branch)}applied"
+
+
+def metrics_day_tally(branch: str, day: str) -> str:
+    """Hash: ``{measure}|{dimension}`` -> integer tally for one local day (YYYY-MM-DD).
+
+    Dimensions are ``all``, ``service=A``, ``counter=1``, ``staff=alice`` and ``hour=09``.
+    """
+    return f"{_metrics(branch)}day:{day}"
+
+
+def metrics_day_samples(branch: str, day: str) -> str:
+    """List: one JSON object per wait or handling time measured that day, for exact percentiles."""
+    return f"{_metrics(branch)}samples:{day}"
+
+
+def metrics_rollup(branch: str, day: str) -> str:
+    """String: a purged day's summary as JSON (tallies and duration statistics); kept for years."""
+    return f"{_metrics(branch)}rollup:{day}"
+
+
+def metrics_days(branch: str) -> str:
+    """Sorted set: days (YYYY-MM-DD) that have raw figures, scored by their ordinal, for purging."""
+    return f"{_metrics(branch)}days"
+
+
+def metrics_counters(branch: str) -> str:
+    """Hash: counter id -> JSON of what the metrics know of it now: open since, busy since, staff."""
+    return f"{_metrics(branch)}counters"
+
+
+def metrics_waiting(branch: str) -> str:
+    """Sorted set: ticket ids waiting now, scored by when they started waiting (ms), for the longest wait."""
+    return f"{_metrics(branch)}waiting"
+
+
+# --- customer feedback (``server.feedback``): the scripts (lua/rate_ticket.lua,
+# lua/file_complaint.lua, lua/update_complaint.lua, lua/phone_view.lua) build the same names from
+# the branch prefix; tests/phone checks both agree ---------------------------------------------------
+
+
+def rating(branch: str, ticket_id: str) -> str:
+    """Hash: a ticket's rating (rating 1-5, comment, at, ms, number, service, counter, staff, day);
+    its existence is what refuses a second rating."""
+    return f"{branch_prefix(branch)}rating:{ticket_id}"
+
+
+def ratings(branch: str) -> str:
+    """Sorted set: rated ticket ids scored by the rating's time (ms), for the managers' list."""
+    return f"{branch_prefix(branch)}ratings"
+
+
+def complaint(branch: str, complaint_id: str) -> str:
+    """Hash: one complaint (text, encrypted phone, state, times, answer, the ticket's number,
+    service, counter and staff)."""
+    return f"{branch_prefix(branch)}complaint:{complaint_id}"
+
+
+def complaints(branch: str) -> str:
+    """Sorted set: complaint ids scored by when they were filed (ms)."""
+    return f"{branch_prefix(branch)}complaints"
+
+
+def complaint_phones(branch: str) -> str:
+    """Sorted set: ids of complaints still holding a phone number, scored by when they were filed
+    (ms); the purge erases the numbers older than the retention and removes them from here."""
+    return f"{branch_prefix(branch)}complaint_phones"
+
+
+def ticket_complaints(branch: str, ticket_id: str) -> str:
+    """Set: ids of the complaints filed from one ticket's page (at most ``feedback.COMPLAINTS_PER_TICKET``)."""
+    return f"{branch_prefix(branch)}ticket_complaints:{ticket_id}"
+
+
+def feedback_secret() -> str:
+    """String: the Fernet key complaint phone numbers are encrypted with, shared by every process
+    (unless NEXTUP_FEEDBACK_KEY gives one)."""
+    return f"{ROOT}:feedback_secret"
+
+
+# --- devices (``server.devices``, ``server.kiosk_ws``) ----------------------------------------------
+
+
+def device_health(branch: str) -> str:
+    """Hash: device name (its account's username) -> JSON health record (``server.devices``)."""
+    return f"{branch_prefix(branch)}devices"
+
+
+def kiosk_issues(branch: str, device: str) -> str:
+    """Sorted set: request ids a kiosk issued tickets for -> ms, the window of its rate limit."""
+    return f"{branch_prefix(branch)}kiosk_issues:{device}"

@@ -274,7 +274,7 @@ class KioskConnection:
         if self.limit <= 0:
             return False
         branch = self.store.branch.id
-        key = devices.kiosk_issues(branch, self.identity.username)
+        key = keys.kiosk_issues(branch, self.identity.username)
         now_ms = int(time.time() * 1000)
         async with self.store.redis.pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(key, 0, now_ms - RATE_WINDOW_S * 1000)
@@ -288,7 +288,7 @@ class KioskConnection:
     async def _count(self, request_id: str) -> None:
         if self.limit <= 0:
             return
-        key = devices.kiosk_issues(self.store.branch.id, self.identity.username)
+        key = keys.kiosk_issues(self.store.branch.id, self.identity.username)
         async with self.store.redis.pipeline(transaction=True) as pipe:
             pipe.zadd(key, {request_id: int(time.time() * 1000)})
             pipe.expire(key, RATE_WINDOW_S + 1)

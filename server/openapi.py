@@ -542,7 +542,7 @@ def admin_paths(p_branch: Schema, p_counter: Schema) -> dict[str, Schema]:
         "/api/branches/{branch}/devices": {
             "parameters": [p_branch],
             "get": operation(
-                "getDevices", "Kiosks' and displays' heartbeats, and printer status", returns(200, "Devices", "The devices."),
+                "getDevices", "Devices' heartbeats and printer status", returns(200, "Devices", "The devices."),
                 [401, 403, 404, 503], roles=managers, tag="branch",
             ),
         },

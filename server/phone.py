@@ -47,7 +47,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from server import events, feedback_keys
+from server import events
 from server.api import _TICKET_ID, Context, branch_store, context, ticket_id_of
 from server.errors import ApiError, invalid_field, not_found
 from server.fanout import Fanout, Outgoing, Subscription
@@ -71,6 +71,8 @@ REFRESH_S = 30.0
 #: Longest comment of a rating and longest complaint, in characters.
 COMMENT_MAX = 500
 COMPLAINT_MAX = 1000
+#: Complaints one ticket may file: enough for a follow-up, too few to flood the managers' list.
+COMPLAINTS_PER_TICKET = 3
 
 #: Statuses after which a ticket's page counts down to its expiry.
 FINISHED = frozenset({"served", "no_show", "cancelled"})
@@ -125,7 +127,7 @@ async def read_view(store: QueueStore, settings: PhoneSettings, ticket_id: str) 
         "feedback": {
             "rating": result.get("rating"),
             "complaints": complaints,
-            "complaints_left": max(0, feedback_keys.COMPLAINTS_PER_TICKET - complaints),
+            "complaints_left": max(0, COMPLAINTS_PER_TICKET - complaints),
         },
         "expires_at": _iso(store, expires_ms),
     }

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from server import feedback_keys
 from server.auth import Role
-from server.phone import COMMENT_MAX, COMPLAINT_MAX, LONG_POLL_MAX_S
+from server.phone import COMMENT_MAX, COMPLAINT_MAX, COMPLAINTS_PER_TICKET, LONG_POLL_MAX_S
 
 Schema = dict[str, Any]
 
@@ -35,7 +34,7 @@ def schemas() -> dict[str, Schema]:
                         "rating": nullable({"type": "integer", "minimum": 1, "maximum": 5}),
                         "complaints": {"type": "integer", "minimum": 0},
                         "complaints_left": {"type": "integer", "minimum": 0,
-                                            "maximum": feedback_keys.COMPLAINTS_PER_TICKET},
+                                            "maximum": COMPLAINTS_PER_TICKET},
                     }
                 ),
                 "expires_at": nullable({**iso_time, "description": "When the page of a finished ticket expires."}),
@@ -178,7 +177,7 @@ def paths(p_branch: Schema, p_ticket: Schema) -> dict[str, Schema]:
                 {**returns(201, "ComplaintFiled", "Filed; managers see it."), **gone},
                 [400, 404, 413, 422, 429, 503], body="ComplaintRequest", tag="phone",
                 conflicts=conflict(["too_many_complaints"],
-                                   f"A ticket files at most {feedback_keys.COMPLAINTS_PER_TICKET} complaints."),
+                                   f"A ticket files at most {COMPLAINTS_PER_TICKET} complaints."),
                 description="No token: the unguessable id is the key.",
             ),
         },

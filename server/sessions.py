@@ -18,6 +18,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from server import keys
+from server.errors import end_if_cancelled
 
 log = logging.getLogger("nextup.sessions")
 
@@ -83,6 +84,7 @@ class Revocations:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
                 raise
             except (RedisError, OSError, ValueError) as exc:
+                end_if_cancelled(exc)
                 log.warning("revocation channel interrupted (%s); reloading", type(exc).__name__)
                 await asyncio.sleep(1)
                 with contextlib.suppress(RedisError, OSError):

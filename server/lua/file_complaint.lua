@@ -2,7 +2,7 @@
 -- finished ticket has expired. Nothing goes to the event stream: its events reach public screens.
 -- ARGV[A..]: ticket id, complaint id, text, encrypted phone ('' = none), per-ticket limit,
 -- page lifetime after the end (ms, 0 = ever).
--- Feedback keys mirror server/feedback_keys.py.
+-- Feedback keys mirror server/keys.py.
 local id, cid, text, phone = ARGV[A], ARGV[A + 1], ARGV[A + 2], ARGV[A + 3]
 local per_ticket, ttl_ms = tonumber(ARGV[A + 4]), tonumber(ARGV[A + 5])
 local t = hash(k_ticket(id))

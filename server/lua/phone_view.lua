@@ -1,6 +1,6 @@
 -- The phone page's view of one ticket: the ticket, its place in line, when it ended and its
 -- feedback, in one round trip. ARGV[A..]: ticket id.
--- Feedback keys mirror server/feedback_keys.py.
+-- Feedback keys mirror server/keys.py.
 local id = ARGV[A]
 local t = hash(k_ticket(id))
 if not t then return refuse('not_found') end

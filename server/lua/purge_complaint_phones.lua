@@ -1,6 +1,6 @@
 -- Erase the phone numbers of complaints filed before a cutoff (the retention is a setting).
 -- ARGV[A..]: cutoff (ms since the epoch); numbers filed exactly then are kept.
--- Feedback keys mirror server/feedback_keys.py.
+-- Feedback keys mirror server/keys.py.
 local cutoff = '(' .. ARGV[A]
 local index = P .. 'complaint_phones'
 local ids = redis.call('ZRANGEBYSCORE', index, '-inf', cutoff)

@@ -1,7 +1,7 @@
 -- Rate a served ticket, once: store the rating and append its ticket_rated event in one step, so
 -- the metrics count exactly the ratings stored.
 -- ARGV[A..]: ticket id, rating (1-5), comment, how long the page lives after the end (ms, 0 = ever).
--- Feedback keys mirror server/feedback_keys.py.
+-- Feedback keys mirror server/keys.py.
 local id, rating, comment, ttl_ms = ARGV[A], tonumber(ARGV[A + 1]), ARGV[A + 2], tonumber(ARGV[A + 3])
 local t = hash(k_ticket(id))
 if not t then return refuse('not_found') end

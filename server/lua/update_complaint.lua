@@ -1,7 +1,7 @@
 -- A manager moves a complaint to a new state, with an answer, if its current state allows it
 -- (the allowed starting states come from server/feedback.py). Audited, not streamed.
 -- ARGV[A..]: complaint id, new state, answer ('' = keep), allowed starting states...
--- Feedback keys mirror server/feedback_keys.py.
+-- Feedback keys mirror server/keys.py.
 local cid, state, answer = ARGV[A], ARGV[A + 1], ARGV[A + 2]
 local key = P .. 'complaint:' .. cid
 local c = hash(key)

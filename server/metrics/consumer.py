@@ -30,12 +30,19 @@ from redis.exceptions import RedisError, ResponseError, WatchError
 from server import events, keys
 from server.clock import Clock
 from server.config import Branch
-from server.metrics import keys as metric_keys
+from server.errors import end_if_cancelled
 from server.metrics.prometheus import Exporter
 from server.metrics.report import rollup_from_raw
 from server.metrics.tally import CounterState, Tally, fold
 
 log = logging.getLogger("nextup.metrics")
+
+
+#: Consumer group every server process joins to follow a branch's event stream for the metrics.
+GROUP = "metrics"
+#: Days the raw figures of a day (its tallies and its wait and handling samples) are kept; older
+#: days are folded into their rollup and the raw keys deleted.
+RAW_RETENTION_DAYS = 90
 
 #: Entries applied per transaction: large enough to catch up quickly, small enough to keep one
 #: transaction well under a millisecond of Redis time per hundred events.
@@ -100,7 +107,7 @@ async def apply_pending(
 async def _apply_batch(
     redis: Redis, branch: Branch, up_to: str, on_applied: Callable[[Tally], None] | None
 ) -> int | None:
-    marker = metric_keys.applied(branch.id)
+    marker = keys.metrics_applied(branch.id)
     async with redis.pipeline(transaction=True) as pipe:
         try:
             await pipe.watch(marker)
@@ -113,7 +120,7 @@ async def _apply_batch(
             )
             if not entries:
                 return 0
-            raw = cast(dict[str, str], await pipe.hgetall(metric_keys.counters(branch.id)))
+            raw = cast(dict[str, str], await pipe.hgetall(keys.metrics_counters(branch.id)))
             counters = {cid: CounterState.from_json(text) for cid, text in raw.items()}
             tally = fold(branch, counters, entries)
             pipe.multi()  # type: ignore[no-untyped-call]
@@ -131,42 +138,42 @@ def _write(pipe: Any, branch: str, tally: Tally) -> None:
     for day, increments in tally.increments.items():
         fields = {name: amount for name, amount in increments.items() if amount}
         for name, amount in fields.items():
-            pipe.hincrby(metric_keys.day_tally(branch, day), name, amount)
-        pipe.zadd(metric_keys.days(branch), {day: date.fromisoformat(day).toordinal()})
+            pipe.hincrby(keys.metrics_day_tally(branch, day), name, amount)
+        pipe.zadd(keys.metrics_days(branch), {day: date.fromisoformat(day).toordinal()})
     for day, samples in tally.samples.items():
-        pipe.rpush(metric_keys.day_samples(branch, day), *(s.to_json() for s in samples))
-        pipe.zadd(metric_keys.days(branch), {day: date.fromisoformat(day).toordinal()})
+        pipe.rpush(keys.metrics_day_samples(branch, day), *(s.to_json() for s in samples))
+        pipe.zadd(keys.metrics_days(branch), {day: date.fromisoformat(day).toordinal()})
     if tally.changed_counters:
         pipe.hset(
-            metric_keys.counters(branch),
+            keys.metrics_counters(branch),
             mapping={cid: tally.counters[cid].to_json() for cid in tally.changed_counters},
         )
     started = {tid: since for tid, since in tally.waiting.items() if since is not None}
     ended = [tid for tid, since in tally.waiting.items() if since is None]
     if started:
-        pipe.zadd(metric_keys.waiting(branch), started)
+        pipe.zadd(keys.metrics_waiting(branch), started)
     if ended:
-        pipe.zrem(metric_keys.waiting(branch), *ended)
+        pipe.zrem(keys.metrics_waiting(branch), *ended)
 
 
 async def purge_old_days(redis: Redis, branch: Branch, today: date, retention_days: int) -> list[str]:
     """Fold days older than ``retention_days`` into their rollups and delete their raw figures."""
     cutoff = (today - timedelta(days=retention_days)).toordinal()
     purged: list[str] = []
-    old = cast(list[str], await redis.zrangebyscore(metric_keys.days(branch.id), "-inf", f"({cutoff}"))
+    old = cast(list[str], await redis.zrangebyscore(keys.metrics_days(branch.id), "-inf", f"({cutoff}"))
     for day in old:
-        tally_key, samples_key = metric_keys.day_tally(branch.id, day), metric_keys.day_samples(branch.id, day)
+        tally_key, samples_key = keys.metrics_day_tally(branch.id, day), keys.metrics_day_samples(branch.id, day)
         async with redis.pipeline(transaction=True) as pipe:
             try:
                 # A late event for this day changes the marker; then the rollup is made again.
-                await pipe.watch(metric_keys.applied(branch.id))
+                await pipe.watch(keys.metrics_applied(branch.id))
                 tallies = cast(dict[str, str], await pipe.hgetall(tally_key))
                 samples = cast(list[str], await pipe.lrange(samples_key, 0, -1))
                 summary = rollup_from_raw(branch, day, tallies, samples)
                 pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.set(metric_keys.rollup(branch.id, day), summary)
+                pipe.set(keys.metrics_rollup(branch.id, day), summary)
                 pipe.delete(tally_key, samples_key)
-                pipe.zrem(metric_keys.days(branch.id), day)
+                pipe.zrem(keys.metrics_days(branch.id), day)
                 await pipe.execute()
                 purged.append(day)
             except WatchError:
@@ -184,7 +191,7 @@ class MetricsConsumer:
         clock: Clock,
         *,
         name: str | None = None,
-        retention_days: int = metric_keys.RAW_RETENTION_DAYS,
+        retention_days: int = RAW_RETENTION_DAYS,
         block_ms: int = BLOCK_MS,
         claim_idle_ms: int = CLAIM_IDLE_MS,
         on_applied: Callable[[Tally], None] | None = None,
@@ -238,7 +245,7 @@ class MetricsConsumer:
     async def ensure_group(self) -> None:
         try:
             # From the stream's start: a new group counts the history the stream still holds.
-            await self.redis.xgroup_create(self.stream, metric_keys.GROUP, id="0", mkstream=True)
+            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -249,11 +256,11 @@ class MetricsConsumer:
 
     async def read(self, block_ms: int | None) -> list[str]:
         """Ids handed to this consumer: its own unacknowledged ones first, then new ones."""
-        own = _ids(await self.redis.xreadgroup(metric_keys.GROUP, self.name, {self.stream: "0"}, count=READ_COUNT))
+        own = _ids(await self.redis.xreadgroup(GROUP, self.name, {self.stream: "0"}, count=READ_COUNT))
         if own:
             return own
         reply = await self.redis.xreadgroup(
-            metric_keys.GROUP, self.name, {self.stream: ">"}, count=READ_COUNT, block=block_ms
+            GROUP, self.name, {self.stream: ">"}, count=READ_COUNT, block=block_ms
         )
         return _ids(reply)
 
@@ -261,7 +268,7 @@ class MetricsConsumer:
         """Ids another process was handed and never acknowledged for ``claim_idle_ms``: it died."""
         # Whole entries, not JUSTID: redis-py flattens a JUSTID reply differently across versions.
         reply = await self.redis.xautoclaim(
-            self.stream, metric_keys.GROUP, self.name, self.claim_idle_ms, start_id="0-0", count=READ_COUNT
+            self.stream, GROUP, self.name, self.claim_idle_ms, start_id="0-0", count=READ_COUNT
         )
         return [str(entry[0]) for entry in reply[1] if entry] if reply and len(reply) > 1 else []
 
@@ -270,7 +277,7 @@ class MetricsConsumer:
         if not ids:
             return
         await self.catch_up(max(ids, key=_seq_key))
-        await self.redis.xack(self.stream, metric_keys.GROUP, *ids)
+        await self.redis.xack(self.stream, GROUP, *ids)
 
     async def purge(self) -> list[str]:
         today = self.clock.now().astimezone(self.branch.zone).date()
@@ -297,6 +304,7 @@ class MetricsConsumer:
                 await self.process(await self.read(self.block_ms))
                 delay = 0.1
             except RedisError as exc:
+                end_if_cancelled(exc)
                 # NOGROUP after the stream was deleted: make the group again before reading.
                 group_ready = False
                 log.warning("metrics of branch %s: %s; retrying in %.1f s", self.branch.id, exc, delay)

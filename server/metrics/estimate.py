@@ -47,7 +47,7 @@ from redis.exceptions import RedisError
 
 from server import keys
 from server.config import Branch
-from server.metrics import keys as metric_keys
+from server.errors import end_if_cancelled
 from server.metrics.tally import CounterState, Sample, iso_ms
 
 if TYPE_CHECKING:
@@ -399,6 +399,7 @@ class WaitEstimator:
             try:
                 await self.refresh()
             except RedisError as exc:
+                end_if_cancelled(exc)
                 log.warning("wait estimate of branch %s: %s; keeping the last snapshot", self.store.branch.id, exc)
             took = time.perf_counter() - started
 
@@ -418,10 +419,10 @@ class WaitEstimator:
             async with self.store.redis.pipeline(transaction=False) as pipe:
                 for service, priority in queue_keys:
                     pipe.zrange(keys.queue(b, service, priority), 0, QUEUE_LIMIT - 1, withscores=True)
-                pipe.lrange(metric_keys.day_samples(b, (today - timedelta(days=1)).isoformat()), -SAMPLE_TAIL, -1)
-                pipe.lrange(metric_keys.day_samples(b, today.isoformat()), -SAMPLE_TAIL, -1)
-                pipe.hmget(metric_keys.day_tally(b, today.isoformat()), fields)
-                pipe.hgetall(metric_keys.counters(b))
+                pipe.lrange(keys.metrics_day_samples(b, (today - timedelta(days=1)).isoformat()), -SAMPLE_TAIL, -1)
+                pipe.lrange(keys.metrics_day_samples(b, today.isoformat()), -SAMPLE_TAIL, -1)
+                pipe.hmget(keys.metrics_day_tally(b, today.isoformat()), fields)
+                pipe.hgetall(keys.metrics_counters(b))
                 replies: list[Any] = await pipe.execute()
                 return replies
 

@@ -15,7 +15,6 @@ from redis.asyncio import Redis
 
 from server import events, keys
 from server.config import Branch
-from server.metrics import keys as metric_keys
 from server.metrics.tally import Tally
 
 #: Wait histogram buckets, in seconds: from a minute to two hours, dense around common targets.
@@ -65,8 +64,8 @@ class Exporter:
                 pipe.zcard(keys.queue(b, service, False))
                 pipe.zcard(keys.queue(b, service, True))
             pipe.hgetall(keys.open_counters(b))
-            pipe.zrange(metric_keys.waiting(b), 0, 0, withscores=True)
-            pipe.get(metric_keys.applied(b))
+            pipe.zrange(keys.metrics_waiting(b), 0, 0, withscores=True)
+            pipe.get(keys.metrics_applied(b))
             pipe.xrevrange(keys.events(b), count=1)
             pipe.xrange(keys.events(b), count=1)
             replies: list[Any] = await pipe.execute()

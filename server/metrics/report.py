@@ -20,7 +20,6 @@ from redis.asyncio import Redis
 
 from server import keys
 from server.config import Branch
-from server.metrics import keys as metric_keys
 from server.metrics import stats
 from server.metrics.tally import CounterState, Sample, Tally
 
@@ -179,13 +178,13 @@ async def build_report(redis: Redis, branch: Branch, first: date, last: date, no
     b = branch.id
     async with redis.pipeline(transaction=False) as pipe:
         for day in days:
-            pipe.get(metric_keys.rollup(b, day))
-            pipe.hgetall(metric_keys.day_tally(b, day))
-            pipe.lrange(metric_keys.day_samples(b, day), 0, -1)
-        pipe.hgetall(metric_keys.counters(b))
-        pipe.zrange(metric_keys.waiting(b), 0, 0, withscores=True)
-        pipe.zcard(metric_keys.waiting(b))
-        pipe.get(metric_keys.applied(b))
+            pipe.get(keys.metrics_rollup(b, day))
+            pipe.hgetall(keys.metrics_day_tally(b, day))
+            pipe.lrange(keys.metrics_day_samples(b, day), 0, -1)
+        pipe.hgetall(keys.metrics_counters(b))
+        pipe.zrange(keys.metrics_waiting(b), 0, 0, withscores=True)
+        pipe.zcard(keys.metrics_waiting(b))
+        pipe.get(keys.metrics_applied(b))
         pipe.xrevrange(keys.events(b), count=1)
         replies = await pipe.execute()
     raw_counters, oldest, waiting, applied, newest = replies[3 * len(days):]

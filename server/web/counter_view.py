@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import Any
 
 from server import events, keys, rules
-from server.metrics import keys as metric_keys
 from server.store import QueueStore
 
 Json = dict[str, Any]
@@ -111,7 +110,7 @@ class CounterView:
                     pipe.zrange(keys.queue(branch.id, service, priority), 0, NEXT_SHOWN - 1, withscores=True)
                     pipe.zcard(keys.queue(branch.id, service, priority))
             self._read_figures(pipe, today)
-            pipe.get(metric_keys.applied(branch.id))
+            pipe.get(keys.metrics_applied(branch.id))
             pipe.xrevrange(events_key, count=1)
             if rescan_no_shows:
                 since = int(now.timestamp() * 1000) - branch.no_show_window_min * 60_000
@@ -205,9 +204,9 @@ class CounterView:
 
     def _read_figures(self, pipe: Any, today: str) -> None:
         branch_id = self.store.branch.id
-        pipe.hmget(metric_keys.day_tally(branch_id, today),
+        pipe.hmget(keys.metrics_day_tally(branch_id, today),
                    [f"served|staff={self.username}", f"handling_ms|staff={self.username}"])  # fmt: skip
-        pipe.hget(metric_keys.counters(branch_id), self.counter)
+        pipe.hget(keys.metrics_counters(branch_id), self.counter)
 
     def _current(self, ticket: Json | None, metric_counter: str | None, ticket_id: str) -> Json | None:
         if ticket is None:

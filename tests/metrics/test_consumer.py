@@ -15,8 +15,7 @@ from redis.asyncio import Redis
 from server import keys
 from server.clock import ManualClock
 from server.config import Branch
-from server.metrics import keys as metric_keys
-from server.metrics.consumer import MetricsConsumer, apply_pending, purge_old_days
+from server.metrics.consumer import GROUP, MetricsConsumer, apply_pending, purge_old_days
 from server.metrics.report import build_report
 from server.metrics.tally import fold
 from server.rules import TicketStatus
@@ -73,13 +72,13 @@ def expected(branch: Branch, client: redis.Redis) -> tuple[dict[str, dict[str, i
 
 
 def stored(branch: Branch, client: redis.Redis) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
-    days = [str(day) for day in client.zrange(metric_keys.days(branch.id), 0, -1)]
+    days = [str(day) for day in client.zrange(keys.metrics_days(branch.id), 0, -1)]
     tallies: dict[str, dict[str, int]] = {}
     samples: dict[str, list[str]] = {}
     for day in days:
-        raw: dict[str, str] = client.hgetall(metric_keys.day_tally(branch.id, day))  # type: ignore[assignment]
+        raw: dict[str, str] = client.hgetall(keys.metrics_day_tally(branch.id, day))  # type: ignore[assignment]
         tallies[day] = {field: int(n) for field, n in raw.items()}
-        found: list[str] = client.lrange(metric_keys.day_samples(branch.id, day), 0, -1)  # type: ignore[assignment]
+        found: list[str] = client.lrange(keys.metrics_day_samples(branch.id, day), 0, -1)  # type: ignore[assignment]
         if found:
             samples[day] = sorted(found)
     return tallies, samples
@@ -91,7 +90,7 @@ async def all_applied(client: Redis, branch: Branch, deadline_s: float = 10.0) -
     end = loop.time() + deadline_s
     while True:
         newest = await client.xrevrange(keys.events(branch.id), count=1)
-        if newest and await client.get(metric_keys.applied(branch.id)) == newest[0][0]:
+        if newest and await client.get(keys.metrics_applied(branch.id)) == newest[0][0]:
             return
         if loop.time() > end:
             raise TimeoutError("the metrics did not catch up within the deadline")
@@ -99,7 +98,7 @@ async def all_applied(client: Redis, branch: Branch, deadline_s: float = 10.0) -
 
 
 def pending(client: redis.Redis, branch: Branch) -> int:
-    summary: Any = client.xpending(keys.events(branch.id), metric_keys.GROUP)
+    summary: Any = client.xpending(keys.events(branch.id), GROUP)
     return int(summary["pending"])
 
 
@@ -225,9 +224,9 @@ async def test_old_days_are_rolled_up_then_their_raw_figures_purged(
     assert await purge_old_days(store.redis, store.branch, day + timedelta(days=3), retention_days=5) == []
     purged = await purge_old_days(store.redis, store.branch, day + timedelta(days=6), retention_days=5)
     assert purged == [day.isoformat()]
-    assert not redis_client.exists(metric_keys.day_tally(store.branch.id, day.isoformat()))
-    assert not redis_client.exists(metric_keys.day_samples(store.branch.id, day.isoformat()))
-    rolled = json.loads(redis_client.get(metric_keys.rollup(store.branch.id, day.isoformat())))  # type: ignore[arg-type]
+    assert not redis_client.exists(keys.metrics_day_tally(store.branch.id, day.isoformat()))
+    assert not redis_client.exists(keys.metrics_day_samples(store.branch.id, day.isoformat()))
+    rolled = json.loads(redis_client.get(keys.metrics_rollup(store.branch.id, day.isoformat())))  # type: ignore[arg-type]
     later = await build_report(store.redis, store.branch, day, day, now)
     assert later["days"] == fresh["days"]
     assert rolled["summary"]["totals"] == fresh["days"][0]["totals"]

@@ -13,7 +13,7 @@ import pytest
 import redis
 from playwright.sync_api import Browser, Dialog, Page, expect
 
-from server import feedback_keys
+from server import keys
 from server.web.complaints import REFRESH_S
 from tests.conftest import Api
 from tests.phone.conftest import EXPECT_MS, ok, page_url, serve, wait_live
@@ -173,7 +173,7 @@ def test_an_overdue_complaint_is_marked_and_a_refused_answer_says_why(
     shows a sentence naming its state, and the row follows."""
     complaint_id = file_complaint(hall, hall.issue("A"), "Nobody answered the phone.")
     day_ago_ms = int(time.time() * 1000) - 25 * 3_600_000
-    hall_redis.hset(feedback_keys.complaint("main", complaint_id), "filed_ms", day_ago_ms)
+    hall_redis.hset(keys.complaint("main", complaint_id), "filed_ms", day_ago_ms)
     complaint = listed(hall, manager, complaint_id)
     assert complaint is not None and complaint["overdue"] is True
 

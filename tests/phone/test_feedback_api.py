@@ -8,7 +8,8 @@ import httpx
 import pytest
 import redis
 
-from server import feedback_keys
+from server import keys
+from server.phone import COMPLAINTS_PER_TICKET
 from tests.conftest import Api
 from tests.phone.conftest import ok, random_id, serve
 
@@ -75,7 +76,7 @@ def test_a_complaint_needs_text_and_at_most_a_phone_number(hall: Api) -> None:
 def test_a_ticket_files_at_most_three_complaints(hall: Api) -> None:
     """The fourth complaint of one ticket is refused 409 too_many_complaints."""
     ticket = hall.issue("A")  # a waiting ticket may complain too
-    for _ in range(feedback_keys.COMPLAINTS_PER_TICKET):
+    for _ in range(COMPLAINTS_PER_TICKET):
         ok(complain(hall, ticket, {"text": "still waiting"}), 201)
     assert error_of(complain(hall, ticket, {"text": "again"}), 409)["code"] == "too_many_complaints"
 
@@ -86,7 +87,7 @@ def test_phone_numbers_are_encrypted_and_shown_only_to_managers(
     """Redis holds a Fernet token, not the number; the manager's list decrypts it."""
     ticket = served_ticket(hall)
     filed = ok(complain(hall, ticket, {"text": "lost my card", "phone": "13800138000"}), 201)
-    stored = cast(dict[str, str], hall_redis.hgetall(feedback_keys.complaint("main", filed["id"])))
+    stored = cast(dict[str, str], hall_redis.hgetall(keys.complaint("main", filed["id"])))
     assert stored["phone"].startswith("gAAAAA") and "13800138000" not in str(stored)
     listed = ok(hall.http.get("/api/branches/main/complaints", headers=manager))["complaints"]
     assert [c["phone"] for c in listed if c["id"] == filed["id"]] == ["13800138000"]
@@ -139,14 +140,14 @@ def test_managers_read_ratings_with_their_comments(hall: Api, manager: dict[str,
     ]
 
 
-def test_feedback_keys_are_where_feedback_keys_says(hall: Api, hall_redis: redis.Redis) -> None:
-    """The scripts write the keys server/feedback_keys.py names."""
+def test_feedback_keys_are_where_server_keys_says(hall: Api, hall_redis: redis.Redis) -> None:
+    """The scripts write the feedback keys server/keys.py names."""
     ticket = served_ticket(hall)
     ok(rate(hall, ticket, {"rating": 5}), 201)
     filed = ok(complain(hall, ticket, {"text": "noisy", "phone": "+8613800138000"}), 201)
-    assert hall_redis.zscore(feedback_keys.ratings("main"), ticket["id"]) is not None
-    assert hall_redis.hget(feedback_keys.rating("main", ticket["id"]), "rating") == "5"
-    assert hall_redis.zscore(feedback_keys.complaints("main"), filed["id"]) is not None
-    assert hall_redis.zscore(feedback_keys.complaint_phones("main"), filed["id"]) is not None
-    assert hall_redis.smembers(feedback_keys.ticket_complaints("main", ticket["id"])) == {filed["id"]}
-    assert hall_redis.get(feedback_keys.feedback_secret())
+    assert hall_redis.zscore(keys.ratings("main"), ticket["id"]) is not None
+    assert hall_redis.hget(keys.rating("main", ticket["id"]), "rating") == "5"
+    assert hall_redis.zscore(keys.complaints("main"), filed["id"]) is not None
+    assert hall_redis.zscore(keys.complaint_phones("main"), filed["id"]) is not None
+    assert hall_redis.smembers(keys.ticket_complaints("main", ticket["id"])) == {filed["id"]}
+    assert hall_redis.get(keys.feedback_secret())

@@ -10,7 +10,7 @@ import pytest
 import redis
 from playwright.sync_api import Page, expect
 
-from server import feedback_keys, keys
+from server import keys
 from tests.conftest import Api
 from tests.phone.conftest import EXPECT_MS, TcpProxy, call_next, ok, page_url, phone_state, serve, wait_live
 from tests.servers import ServerProcess
@@ -116,7 +116,7 @@ def test_a_served_ticket_is_rated_once(
     events = [json.loads(f["data"]) for _, f in entries if f["type"] == "ticket_rated"]
     rated = [e for e in events if e["ticket"]["number"] == mine["number"]]
     assert [(e["counter"], e["staff"], e["service"], e["rating"]) for e in rated] == [("1", "admin", "A", 4)]
-    assert hall_redis.hget(feedback_keys.rating("main", mine["id"]), "comment") == "快，态度好"
+    assert hall_redis.hget(keys.rating("main", mine["id"]), "comment") == "快，态度好"
 
 
 def test_a_complaint_reaches_the_managers_with_its_state(
@@ -139,7 +139,7 @@ def test_a_complaint_reaches_the_managers_with_its_state(
     assert [(c["state"], c["phone"], c["overdue"], c["counter"]) for c in listed] == [
         ("open", "+86 138 0013 8000", False, "2")
     ]
-    stored = hall_redis.hgetall(feedback_keys.complaint("main", listed[0]["id"]))
+    stored = hall_redis.hgetall(keys.complaint("main", listed[0]["id"]))
     assert stored["phone"] and "138" not in stored["phone"], "the phone number is stored encrypted"
 
     answered = ok(hall.http.patch(f"/api/branches/main/complaints/{listed[0]['id']}",
