@@ -36,6 +36,9 @@ def data_hash(data: dict[str, Any]) -> str:
 
 
 class BranchConfig:
+    #: Set by ``stop`` before it cancels the loop (see ``errors.end_if_cancelled``).
+    _stopping = False
+
     def __init__(self, store: QueueStore) -> None:
         self.store = store
         self.version = 0
@@ -92,7 +95,7 @@ class BranchConfig:
         self._task = asyncio.create_task(self._follow(pubsub))
 
     async def _follow(self, pubsub: PubSub) -> None:
-        while True:
+        while not self._stopping:
             try:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=30)
                 if message:
@@ -101,7 +104,7 @@ class BranchConfig:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
                 raise
             except (RedisError, OSError) as exc:
-                end_if_cancelled(exc)
+                end_if_cancelled(exc, self._stopping)
                 log.warning("configuration channel interrupted (%s); reloading", type(exc).__name__)
                 await asyncio.sleep(1)
                 with contextlib.suppress(RedisError, OSError):
@@ -110,6 +113,7 @@ class BranchConfig:
 
     async def stop(self) -> None:
         if self._task:
+            self._stopping = True
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

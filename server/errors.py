@@ -56,13 +56,15 @@ def forbidden(message: str) -> ApiError:
     return ApiError(403, "forbidden", message)
 
 
-def end_if_cancelled(exc: BaseException) -> None:
-    """Raise CancelledError if the current task is being cancelled.
+def end_if_cancelled(exc: BaseException, stopping: bool = False) -> None:
+    """Raise CancelledError if the loop is stopping or the current task is being cancelled.
 
-    redis-py can turn the cancellation of a read in progress into a TimeoutError, a RedisError: a
-    background loop that retries on RedisError calls this first, or a cancelled task would go on
-    retrying and whoever awaits its end would wait forever.
+    redis-py can turn the cancellation of a read in progress into a TimeoutError, a RedisError (and
+    on Python 3.11 a timeout racing the cancellation can even reset ``Task.cancelling()``): a
+    background loop that retries on RedisError calls this first, passing the flag its ``stop``
+    sets before cancelling, or a cancelled task would go on retrying and whoever awaits its end
+    would wait forever.
     """
     task = asyncio.current_task()
-    if task is not None and task.cancelling():
+    if stopping or (task is not None and task.cancelling()):
         raise asyncio.CancelledError from exc

@@ -24,6 +24,9 @@ log = logging.getLogger("nextup.sessions")
 
 
 class Revocations:
+    #: Set by ``stop`` before it cancels the loop (see ``errors.end_if_cancelled``).
+    _stopping = False
+
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self.revoked: dict[str, float] = {}
@@ -72,7 +75,7 @@ class Revocations:
             self.revoked[str(member)] = float(score)
 
     async def _follow(self, pubsub: PubSub) -> None:
-        while True:
+        while not self._stopping:
             try:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=30)
                 if message:
@@ -84,7 +87,7 @@ class Revocations:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
                 raise
             except (RedisError, OSError, ValueError) as exc:
-                end_if_cancelled(exc)
+                end_if_cancelled(exc, self._stopping)
                 log.warning("revocation channel interrupted (%s); reloading", type(exc).__name__)
                 await asyncio.sleep(1)
                 with contextlib.suppress(RedisError, OSError):
@@ -98,6 +101,7 @@ class Revocations:
 
     async def stop(self) -> None:
         if self._task:
+            self._stopping = True
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

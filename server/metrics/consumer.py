@@ -184,6 +184,9 @@ async def purge_old_days(redis: Redis, branch: Branch, today: date, retention_da
 class MetricsConsumer:
     """One process's member of a branch's ``metrics`` consumer group; ``start`` and ``stop`` it."""
 
+    #: Set by ``stop`` before it cancels the loop (see ``errors.end_if_cancelled``).
+    _stopping = False
+
     def __init__(
         self,
         redis: Redis,
@@ -235,6 +238,7 @@ class MetricsConsumer:
 
     async def stop(self) -> None:
         if self._task is not None:
+            self._stopping = True
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -288,7 +292,7 @@ class MetricsConsumer:
         group_ready = False
         next_claim = next_purge = 0.0
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             try:
                 if not group_ready:
                     await self.ensure_group()
@@ -304,7 +308,7 @@ class MetricsConsumer:
                 await self.process(await self.read(self.block_ms))
                 delay = 0.1
             except RedisError as exc:
-                end_if_cancelled(exc)
+                end_if_cancelled(exc, self._stopping)
                 # NOGROUP after the stream was deleted: make the group again before reading.
                 group_ready = False
                 log.warning("metrics of branch %s: %s; retrying in %.1f s", self.branch.id, exc, delay)

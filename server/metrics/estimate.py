@@ -363,6 +363,9 @@ def snapshot_of(branch: Branch, readings: BranchReadings) -> tuple[Snapshot, dic
 class WaitEstimator:
     """One process's estimate of waits for one branch, replayed from a snapshot every ``refresh_s``."""
 
+    #: Set by ``stop`` before it cancels the loop (see ``errors.end_if_cancelled``).
+    _stopping = False
+
     def __init__(self, store: QueueStore, refresh_s: float = REFRESH_S) -> None:
         self.store = store
         self.refresh_s = refresh_s
@@ -386,6 +389,7 @@ class WaitEstimator:
     async def stop(self) -> None:
         detach(self.store)
         if self._task is not None:
+            self._stopping = True
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -393,13 +397,13 @@ class WaitEstimator:
 
     async def _follow(self) -> None:
         took = 0.0
-        while True:
+        while not self._stopping:
             await asyncio.sleep(max(self.refresh_s, took / MAX_REFRESH_SHARE))
             started = time.perf_counter()
             try:
                 await self.refresh()
             except RedisError as exc:
-                end_if_cancelled(exc)
+                end_if_cancelled(exc, self._stopping)
                 log.warning("wait estimate of branch %s: %s; keeping the last snapshot", self.store.branch.id, exc)
             took = time.perf_counter() - started
 
