@@ -18,6 +18,7 @@ from server import keys, rules
 from server.clock import Clock
 from server.config import Branch
 from server.errors import ApiError, invalid_field, not_found
+from server.metrics.estimate import better_wait_s
 from server.script_batcher import ScriptBatcher
 
 Json = dict[str, Any]
@@ -111,10 +112,6 @@ class QueueStore:
             position["other_class_waiting"],
             self.branch.priority_cap,
         )
-        # Imported here to keep this edit inside the method; no import cycle (estimate imports
-        # this module only for type checking).
-        from server.metrics.estimate import better_wait_s
-
         # The modelled wait (recent handling times, shared counters, who is busy), computed in
         # the background; the simple formula until this process has its first snapshot.
         estimate = better_wait_s(self, ticket, position, ahead)

@@ -6,5 +6,7 @@
 - ``report``: a date range's metrics as JSON or CSV;
 - ``prometheus``: the ``/metrics`` exposition for operations;
 - ``routes``: the HTTP endpoints; ``report_cli``: ``nextup report``;
-- ``keys``: the Redis keys (to be merged into ``server/keys.py``).
+- ``dashboard``: the managers' page; ``estimate``: the modelled wait of each waiting ticket.
+
+Their Redis keys are in ``server/keys.py`` (``metrics_*``).
 """
