@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.auth import PEOPLE, Accounts, Identity, Role, TokenSigner
+from server import events
+from server.auth import PEOPLE, SCREENS, Accounts, Identity, Role, TokenSigner
 from server.branch_config import BranchConfig
 from server.errors import ApiError, forbidden, invalid_field, not_found, unauthorized
 from server.http import JSONResponse, bool_field, read_json, text_field
@@ -292,7 +293,11 @@ async def branch_state(request: Request) -> Response:
     identity = identify(request, ctx)
     store = branch_store(request, ctx)
     identity.require_branch(store.branch.id)
-    return JSONResponse(await store.state())
+    state = await store.state()
+    if identity.role in SCREENS:
+        # A screen shows numbers, never the ticket ids that open the holder's phone page.
+        state = events.public_state(state)
+    return JSONResponse(state)
 
 
 async def branch_info(request: Request) -> Response:

@@ -46,6 +46,8 @@ class Role(str, Enum):
 
 
 PEOPLE = frozenset({Role.ADMIN, Role.MANAGER, Role.STAFF})
+#: Devices in the hall: what they are given is public (no ticket ids).
+SCREENS = frozenset({Role.KIOSK, Role.DISPLAY})
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ class TokenSigner:
         return identity
 
     def _decode(self, token: str) -> Identity:
+        if not token.isascii():
+            # Tokens we issue are ASCII; comparing the signature of anything else would raise.
+            raise unauthorized("The token is invalid; log in again")
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
             raise unauthorized("The token is not a NextUp token; log in again")

@@ -319,7 +319,8 @@ def _parse(text: str) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: arrays or objects nested deeper than the parser follows.
         return None
     return data if isinstance(data, dict) else None
 

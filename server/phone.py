@@ -170,7 +170,7 @@ def concerns(text: str, service: str) -> bool:
         return False
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return True
     ticket = message.get("ticket") if isinstance(message.get("ticket"), dict) else {}
     return service in (ticket.get("service"), message.get("from_service"), message.get("to_service"))

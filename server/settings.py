@@ -66,6 +66,25 @@ def _numbers(environ: Mapping[str, str], table: Mapping[str, tuple[str, type]], 
     return values
 
 
+def _private_file_text(path: str, variable: str, problems: list[str]) -> str | None:
+    """The stripped text of a secret file named by ``variable``; a problem if it is unreadable or shared."""
+    if not path:
+        return None
+    try:
+        mode = os.stat(path).st_mode
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{variable}={path}: cannot read it ({type(exc).__name__})")
+        return None
+    if mode & 0o077:
+        problems.append(f"{variable}={path}: other users can read it; run chmod 600 {path}")
+        return None
+    if len(text) < 16:
+        problems.append(f"{variable}={path}: the token must have at least 16 characters")
+        return None
+    return text
+
+
 def load_phone_settings(environ: Mapping[str, str]) -> PhoneSettings:
     """The phone settings from ``environ``; ConfigError naming every variable that is not a number >= 0."""
     problems: list[str] = []
@@ -98,6 +117,9 @@ class Settings:
     phone: PhoneSettings = PhoneSettings()
     #: Tickets one kiosk account may issue in any 60 seconds; 0 = no limit.
     kiosk_tickets_per_minute: int = DEFAULT_KIOSK_TICKETS_PER_MINUTE
+    #: Bearer token a Prometheus scraper sends to ``GET /metrics``, read from the file named by
+    #: NEXTUP_METRICS_TOKEN_FILE (readable by its owner only); None: managers' and admins' tokens only.
+    metrics_token: str | None = None
 
 
 def load_settings(data_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +130,8 @@ def load_settings(data_dir: Path | None = None, environ: Mapping[str, str] | Non
     problems: list[str] = []
     numbers = _numbers(env, _NUMBERS, problems)
     phone = _numbers(env, _PHONE_NUMBERS, problems)
+    metrics_token = _private_file_text(env.get("NEXTUP_METRICS_TOKEN_FILE", "").strip(), "NEXTUP_METRICS_TOKEN_FILE",
+                                       problems)  # fmt: skip
     if problems:
         raise ConfigError(problems)
     settings = Settings(
@@ -117,5 +141,6 @@ def load_settings(data_dir: Path | None = None, environ: Mapping[str, str] | Non
         public_url=env.get("NEXTUP_PUBLIC_URL") or None,
         feedback_key=env.get("NEXTUP_FEEDBACK_KEY", "").strip() or None,
         phone=PhoneSettings(**phone),
+        metrics_token=metrics_token,
     )
     return replace(settings, **numbers)

@@ -59,7 +59,8 @@ def message_type(text: str) -> str:
     """The ``type`` of a JSON object message, or "" for anything else."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: arrays or objects nested deeper than the parser follows.
         return ""
     return str(data.get("type", "")) if isinstance(data, dict) else ""
 

@@ -5,13 +5,14 @@ Both are documented in ``docs/metrics.md``.
 
 from __future__ import annotations
 
+import hmac
 from datetime import date, timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.api import branch_store, context, identify
+from server.api import Context, branch_store, context, identify
 from server.auth import Role
 from server.errors import invalid_field
 from server.http import JSONResponse
@@ -72,8 +73,21 @@ async def branch_metrics(request: Request) -> Response:
     return JSONResponse(report)
 
 
+def _scraper_allowed(request: Request, ctx: Context) -> None:
+    """A scrape needs the scrape token (``NEXTUP_METRICS_TOKEN_FILE``) or a manager's or admin's token."""
+    scrape_token = ctx.settings.metrics_token
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    sent_bytes, expected = sent.strip().encode(), (scrape_token or "").encode()
+    if scrape_token and scheme.lower() == "bearer" and hmac.compare_digest(sent_bytes, expected):
+        return
+    identity = identify(request, ctx)
+    identity.require_branch(ctx.store.branch.id)
+    identity.require_role(Role.MANAGER, Role.ADMIN)
+
+
 async def prometheus_metrics(request: Request) -> Response:
     ctx = context(request)
+    _scraper_allowed(request, ctx)
     store = ctx.store
     consumer = _consumer(request)
     if consumer is None:

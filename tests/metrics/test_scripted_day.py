@@ -220,7 +220,7 @@ def test_metrics_are_for_managers_and_admins_only(played: Hall) -> None:
 def test_prometheus_exposes_queues_waits_and_lag(played: Hall) -> None:
     """/metrics shows the queue, the longest wait, the wait histogram and no processing lag."""
     assert played.metrics().status_code == 200  # the report applies every event first
-    response = played.api.http.get("/metrics")
+    response = played.api.http.get("/metrics", headers=played.api.auth(played.api.admin()))
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     samples = {

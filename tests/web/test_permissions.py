@@ -76,7 +76,7 @@ POST   /api/branches/{branch}/notice                         401  403  403  200 
 GET    /api/branches/{branch}/audit                          401  403  403  403  200  403  403
 GET    /api/branches/{branch}/devices                        401  403  403  200  200  403  403
 GET    /api/branches/{branch}/metrics                        401  403  403  200  200  403  403
-GET    /metrics                                              200  200  200  200  200  200  200
+GET    /metrics                                              401  403  403  200  200  403  403
 GET    /api/openapi.json                                     200  200  200  200  200  200  200
 GET    /                                                     303  303  303  303  303  303  303
 GET    /login                                                200  200  200  200  200  200  200
@@ -109,7 +109,8 @@ WS     /ws/tickets/{ticket}                                  open open open open
 # - tickets/{ticket}, its cancel, rating, complaints, updates, its phone page /t/{ticket} and its
 #   websocket: the ticket id is the holder's key (on the ticket's QR code); no account needed.
 # - release by staff1: allowed, but nobody holds the counter then (409 not_taken).
-# - /metrics: the Prometheus scrape, left open on the branch's network.
+# - /metrics: the Prometheus scrape: a manager's or admin's token, or the scrape token of
+#   NEXTUP_METRICS_TOKEN_FILE (tests/test_screen_boundaries.py).
 # - /logout: the page form always goes back to the login page; it ends the session it can verify.
 # - /counter sends managers to /admin; /admin, /dashboard and /complaints send staff to /counter (303);
 #   devices get 403.
