@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import admin_api, devices, display_ws, feedback, kiosk_ws, openapi, phone
+from server import admin_api, devices, display_ws, feedback, kiosk_ws, openapi, phone, retention
 from server.api import ROUTES, Context
 from server.auth import Accounts, TokenSigner, bootstrap_admin, load_signing_secret
 from server.branch_config import BranchConfig
@@ -81,7 +81,7 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             stack.push_async_callback(metrics.stop)
             app.state.estimator = estimator = await WaitEstimator.start(store)
             stack.push_async_callback(estimator.stop)
-            await stack.enter_async_context(feedback.erasing_old_phones(store, phone.phone_settings(app)))
+            await stack.enter_async_context(retention.pruning(store, settings.retention, phone.phone_settings(app)))
             # Long-lived start-up objects never need collecting; freezing them keeps full
             # collections short while requests are served.
             gc.collect()

@@ -29,19 +29,15 @@ Routes:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, cast
 
 from cryptography.fernet import Fernet, InvalidToken
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -50,7 +46,7 @@ from starlette.routing import Route
 from server import keys
 from server.api import Context, actor_of, branch_store, context, identify, ticket_id_of
 from server.auth import Role
-from server.errors import ApiError, end_if_cancelled, invalid_field, not_found
+from server.errors import ApiError, invalid_field, not_found
 from server.http import JSONResponse, read_json, text_field
 from server.phone import COMMENT_MAX, COMPLAINT_MAX, COMPLAINTS_PER_TICKET, phone_settings
 from server.settings import PhoneSettings
@@ -58,8 +54,6 @@ from server.store import Actor, Json, QueueStore
 
 log = logging.getLogger("nextup.feedback")
 
-#: How often the erasure of old complaint phone numbers runs, in seconds.
-PURGE_EVERY_S = 3600
 #: Most complaints or ratings one listing returns.
 LIST_MAX = 1000
 
@@ -384,29 +378,6 @@ async def purge_phones(store: QueueStore, settings: PhoneSettings) -> int:
     cutoff = _now_ms(store) - int(settings.complaint_phone_days * 86_400_000)
     result, _ = await store.run_script("purge_complaint_phones", Actor("retention"), cutoff)
     return int(result.get("purged", 0))
-
-
-@contextlib.asynccontextmanager
-async def erasing_old_phones(store: QueueStore, settings: PhoneSettings) -> AsyncIterator[None]:
-    """Erase old complaint phone numbers now and every PURGE_EVERY_S while the block runs."""
-
-    async def run() -> None:
-        while True:
-            try:
-                erased = await purge_phones(store, settings)
-                if erased:
-                    log.info("erased the phone numbers of %d old complaints", erased)
-            except RedisError as exc:
-                end_if_cancelled(exc)
-                log.warning("erasing old complaint phone numbers failed: %s", exc)
-            await asyncio.sleep(PURGE_EVERY_S)
-
-    task = asyncio.create_task(run(), name="erase old complaint phones")
-    try:
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 ROUTES = [

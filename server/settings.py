@@ -36,6 +36,22 @@ class PhoneSettings:
     complaint_phone_days: float = 30.0
 
 
+@dataclass(frozen=True)
+class Retention:
+    """How long personal records are kept (``server.retention``); 0 keeps them for ever."""
+
+    #: Days the records of ended tickets (and their ratings) are kept (NEXTUP_TICKET_RETENTION_DAYS):
+    #: long enough to look into a complaint or review a quarter's service.
+    ticket_days: int = 90
+    #: Days audit entries are kept (NEXTUP_AUDIT_RETENTION_DAYS).
+    audit_days: int = 365
+
+
+_RETENTION_NUMBERS = {
+    "NEXTUP_TICKET_RETENTION_DAYS": ("ticket_days", int),
+    "NEXTUP_AUDIT_RETENTION_DAYS": ("audit_days", int),
+}
+
 #: Tickets one kiosk may issue in any 60 seconds (NEXTUP_KIOSK_TICKETS_PER_MINUTE); 0 = no limit.
 DEFAULT_KIOSK_TICKETS_PER_MINUTE = 10
 
@@ -115,6 +131,8 @@ class Settings:
     feedback_key: str | None = None
     #: See ``PhoneSettings``.
     phone: PhoneSettings = PhoneSettings()
+    #: See ``Retention``.
+    retention: Retention = Retention()
     #: Tickets one kiosk account may issue in any 60 seconds; 0 = no limit.
     kiosk_tickets_per_minute: int = DEFAULT_KIOSK_TICKETS_PER_MINUTE
     #: Bearer token a Prometheus scraper sends to ``GET /metrics``, read from the file named by
@@ -130,6 +148,7 @@ def load_settings(data_dir: Path | None = None, environ: Mapping[str, str] | Non
     problems: list[str] = []
     numbers = _numbers(env, _NUMBERS, problems)
     phone = _numbers(env, _PHONE_NUMBERS, problems)
+    retention = _numbers(env, _RETENTION_NUMBERS, problems)
     metrics_token = _private_file_text(env.get("NEXTUP_METRICS_TOKEN_FILE", "").strip(), "NEXTUP_METRICS_TOKEN_FILE",
                                        problems)  # fmt: skip
     if problems:
@@ -141,6 +160,7 @@ def load_settings(data_dir: Path | None = None, environ: Mapping[str, str] | Non
         public_url=env.get("NEXTUP_PUBLIC_URL") or None,
         feedback_key=env.get("NEXTUP_FEEDBACK_KEY", "").strip() or None,
         phone=PhoneSettings(**phone),
+        retention=Retention(**retention),
         metrics_token=metrics_token,
     )
     return replace(settings, **numbers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from urllib.parse import SplitResult
@@ -16,15 +17,28 @@ from printer.transports.base import target, url_options
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
+#: Pictures a preview folder keeps by default; the oldest go first (``?keep=N``, 0 keeps all).
+DEFAULT_KEEP = 200
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
 class PreviewTransport:
-    """Writes ``DIR/<date>-<time>-<number>.png`` per ticket.
+    """Writes ``DIR/<date>-<time>-<number>.png`` per ticket, keeping the newest ``keep`` of them.
 
     It needs the ticket itself, not ESC/POS bytes, so Printer hands it the
-    TicketPrint (see ``TicketSink``) and ``send`` refuses raw bytes.
+    TicketPrint (see ``TicketSink``) and ``send`` refuses raw bytes. A picture shows a customer's
+    ticket (its QR code opens the ticket's page), so old ones are deleted, not left to pile up.
     """
 
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(self, directory: str | Path, keep: int = DEFAULT_KEEP) -> None:
         self.directory = Path(directory)
+        self.keep = keep
 
     @property
     def where(self) -> str:
@@ -39,6 +53,19 @@ class PreviewTransport:
             save_preview(ticket, profile, self.path_for(ticket))
         except OSError as exc:
             raise PrinterOffline(f"cannot write preview into {self.directory}: {exc}") from exc
+        self.prune()
+
+    def prune(self) -> int:
+        """Delete all but the newest ``keep`` pictures (by name: date and time first); how many went."""
+        if not self.keep:
+            return 0
+        pictures = sorted(self.directory.glob("*.png"))
+        removed = 0
+        for path in pictures[: max(0, len(pictures) - self.keep)]:
+            with contextlib.suppress(FileNotFoundError):  # another kiosk process pruned it first
+                path.unlink()
+                removed += 1
+        return removed
 
     def send(self, data: bytes) -> None:
         raise PrinterUnsupported(f"{self.where} draws tickets, not raw ESC/POS bytes; use Printer.print_ticket")
@@ -55,5 +82,5 @@ def from_url(url: str, parts: SplitResult) -> PreviewTransport:
     directory = target(parts)
     if not directory:
         raise PrinterConfigError(f"printer URL {url!r} needs a directory: preview://DIR")
-    url_options(url, parts, {})
-    return PreviewTransport(directory)
+    options = url_options(url, parts, {"keep": _count})
+    return PreviewTransport(directory, options.get("keep", DEFAULT_KEEP))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import stat
 import threading
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +176,24 @@ def test_preview_transport_writes_a_png(tmp_path: Path, ticket: TicketPrint, cjk
     assert printer.status() == PrinterStatus()
     with pytest.raises(PrinterUnsupported, match="print_ticket"):
         printer.transport.send(b"\x1b@")
+
+
+def test_preview_folder_keeps_only_the_newest_pictures(
+    tmp_path: Path, ticket: TicketPrint, cjk_font: FontSpec
+) -> None:
+    """Hole 13 of issue #10: the demo kiosk's pictures of customers' tickets piled up for ever."""
+    printer = Printer(f"preview://{tmp_path}/out?keep=3", PrinterProfile(paper_width_mm=58))
+    numbers = [f"A{n:03d}" for n in range(1, 6)]
+    for minute, number in enumerate(numbers):
+        printer.print_ticket(replace(ticket, number=number, issued_at=ticket.issued_at + timedelta(minutes=minute)))
+    kept = sorted(path.name.rsplit("-", 1)[1] for path in (tmp_path / "out").iterdir())
+    assert kept == ["A003.png", "A004.png", "A005.png"]
+
+
+def test_preview_keep_option_is_checked() -> None:
+    assert Printer("preview:///tmp/x", PrinterProfile()).transport.keep == 200  # type: ignore[attr-defined]
+    with pytest.raises(PrinterConfigError, match="keep"):
+        Printer("preview:///tmp/x?keep=-1", PrinterProfile())
 
 
 # -- usb (only the pyusb device is fake) ---------------------------------------------
