@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from kiosk import cli as kiosk_cli
+from server import keyring
 from server.config import Branch, demo_branch, load_config
 from server.data_dir import PRIVATE_UMASK, make_private
 from server.errors import ConfigError, EmbeddedRedisError
@@ -37,6 +38,9 @@ def serve(args: argparse.Namespace) -> int:
         make_private(settings.data_dir)
     except OSError as exc:
         raise ConfigError([f"cannot use {settings.data_dir} as the data directory: {exc}"]) from exc
+    secrets_problem = keyring.check(settings)
+    if secrets_problem:
+        raise ConfigError([secrets_problem])
     embedded: EmbeddedRedis | None = None
     redis_url = settings.redis_url
     if redis_url is None:
@@ -88,7 +92,6 @@ def check_config(args: argparse.Namespace) -> int:
 
 
 def _check_secrets_file() -> int:
-    from server import keyring
     from server.settings import load_settings
 
     settings = load_settings()

@@ -14,8 +14,9 @@ from pathlib import Path
 #: umask of ``nextup serve``, its embedded redis-server and ``nextup kiosk``: files 0600, folders 0700.
 PRIVATE_UMASK = 0o077
 
-#: What older versions left in the data directory with group/other bits, tightened at start.
-_KNOWN = ("appendonlydir", "nextup.aof", "redis.log", "redis.pid", "admin-password.txt", "secrets.json", "tickets")
+#: What older versions left in the data directory with group/other bits, tightened at start. Not the
+#: secrets file: one readable by others is refused (``server.keyring``), its keys may have leaked.
+_KNOWN = ("appendonlydir", "nextup.aof", "redis.log", "redis.pid", "admin-password.txt", "tickets")
 
 
 def _tighten(path: Path) -> None:
