@@ -24,6 +24,7 @@ from websockets.sync.client import connect
 
 from server import keyring, keys
 from server.auth import Identity, Role, TokenSigner
+from server.data_dir import make_private
 from server.feedback import PhoneCipher
 from tests.conftest import Api
 from tests.servers import ADMIN_PASSWORD, ROOT, ServerProcess, free_port
@@ -342,3 +343,19 @@ def test_the_secrets_file_is_made_once(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["secrets.json"]
 
+
+
+def test_files_an_older_version_left_readable_are_tightened_at_start(tmp_path: Path) -> None:
+    """Upgrade: the data directory and Redis's files from before become private; a readable secrets
+    file is left as it is, for start-up to refuse (its keys may have leaked)."""
+    data_dir = tmp_path / "data"
+    (data_dir / "appendonlydir").mkdir(parents=True)
+    data_dir.chmod(0o755)
+    for name in ("appendonlydir/nextup.aof.1.incr.aof", "nextup.aof", "redis.log", "secrets.json"):
+        (data_dir / name).write_text("x")
+        (data_dir / name).chmod(0o644)
+    make_private(data_dir)
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    for name in ("appendonlydir/nextup.aof.1.incr.aof", "nextup.aof", "redis.log"):
+        assert stat.S_IMODE((data_dir / name).stat().st_mode) == 0o600, name
+    assert stat.S_IMODE((data_dir / "secrets.json").stat().st_mode) == 0o644
