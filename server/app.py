@@ -56,9 +56,9 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             revocations = Revocations(redis)
             await revocations.start()
             stack.push_async_callback(revocations.stop)
-            keys = await keyring.load(settings, redis)
-            signer = TokenSigner(keys.signing_key, revocations, keys.previous_signing_keys())
-            app.state.phone_cipher = feedback.PhoneCipher.from_keys(settings.feedback_key, keys.phone_keys())
+            ring = await keyring.load(settings, redis)
+            signer = TokenSigner(ring.signing_key, revocations, ring.previous_signing_keys())
+            app.state.phone_cipher = feedback.PhoneCipher.from_keys(settings.feedback_key, ring.phone_keys())
             if await bootstrap_admin(accounts, settings.data_dir, settings.admin_password):
                 # Where it is, never the password: the console of a service is its journal.
                 print(
