@@ -36,6 +36,7 @@ import redis
 
 from bench.bench_api import config_text
 from bench.load_client import Connection
+from server import keyring
 from server.embedded_redis import EmbeddedRedis
 from server.fanout import SETTLE_S
 from tests.servers import ADMIN_PASSWORD, ServerProcess
@@ -290,7 +291,14 @@ def scenario(redis_url: str, work: Path, servers: int, displays: int, calls: int
     redis.Redis.from_url(redis_url).flushdb()
     config = work / "bench.toml"
     config.write_text(config_text(COUNTERS), encoding="utf-8")
-    processes = [ServerProcess(work / f"server-{servers}-{i}", redis_url, config).start() for i in range(servers)]
+    # Every process signs and accepts tokens with the same keys, as in a real multi-process install.
+    shared_keys = work / f"secrets-{servers}.json"
+    shared_keys.unlink(missing_ok=True)
+    keyring.create(shared_keys, keyring.Keyring.new())
+    processes = [
+        ServerProcess(work / f"server-{servers}-{i}", redis_url, config, secret_key_file=shared_keys).start()
+        for i in range(servers)
+    ]
     clients: list[multiprocessing.process.BaseProcess] = []
     try:
         admin, token = asyncio.run(prepare(processes[0].port, calls + burst + COUNTERS))

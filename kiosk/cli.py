@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.kiosk import Kiosk
     from printer.errors import PrinterConfigError
 
+    # What the kiosk writes (preview:// and file:// tickets) is readable by this user only.
+    os.umask(0o077)
     try:
         config = config_from(args)
         kiosk = Kiosk(config)

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import admin_api, devices, display_ws, feedback, kiosk_ws, openapi, phone, retention
+from server import admin_api, devices, display_ws, feedback, keyring, kiosk_ws, openapi, phone, retention
 from server.api import ROUTES, Context
-from server.auth import Accounts, TokenSigner, bootstrap_admin, load_signing_secret
+from server.auth import Accounts, TokenSigner, bootstrap_admin
 from server.branch_config import BranchConfig
 from server.clock import Clock, SystemClock
 from server.config import Branch
@@ -56,13 +56,14 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             revocations = Revocations(redis)
             await revocations.start()
             stack.push_async_callback(revocations.stop)
-            signer = TokenSigner(await load_signing_secret(redis), revocations)
-            generated = await bootstrap_admin(accounts, settings.data_dir, settings.admin_password)
-            if generated:
-                # Printed once, on the console only (never to the log file), and kept 0600 on disk.
+            ring = await keyring.load(settings, redis)
+            signer = TokenSigner(ring.signing_key, revocations, ring.previous_signing_keys())
+            app.state.phone_cipher = feedback.PhoneCipher.from_keys(settings.feedback_key, ring.phone_keys())
+            if await bootstrap_admin(accounts, settings.data_dir, settings.admin_password):
+                # Where it is, never the password: the console of a service is its journal.
                 print(
-                    f"First admin account: admin / {generated}\n"
-                    f"(also saved in {settings.data_dir / 'admin-password.txt'}, readable by this user only)",
+                    f"First admin account: admin; its password is in {settings.data_dir / 'admin-password.txt'} "
+                    "(readable by this user only)",
                     flush=True,
                 )
             app.state.nextup = Context(

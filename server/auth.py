@@ -1,7 +1,8 @@
 """Accounts, passwords and login tokens.
 
-Passwords are stored as argon2 hashes. A login token is signed (HMAC-SHA256) with a secret shared
-by every server process through Redis, so checking it costs no Redis round trip on the hot path.
+Passwords are stored as argon2 hashes. A login token is signed (HMAC-SHA256) with a key from the
+secrets file (``server.keyring``), never kept in Redis; checking it costs no Redis round trip on the
+hot path. After a rotation, tokens signed with the previous key are accepted until that key retires.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -80,8 +83,13 @@ def _unb64(text: str) -> bytes:
 
 
 class TokenSigner:
-    def __init__(self, secret: bytes, revocations: Revocations | None = None) -> None:
+    def __init__(
+        self, secret: bytes, revocations: Revocations | None = None, previous: Sequence[tuple[bytes, float]] = ()
+    ) -> None:
+        #: The current key: every token and CSRF token is signed with it.
         self._secret = secret
+        #: (key, retire_at) of keys replaced by a rotation: their tokens count until retire_at.
+        self._previous = tuple(previous)
         self._verified: dict[str, Identity] = {}
         self.revocations = revocations
 
@@ -124,8 +132,7 @@ class TokenSigner:
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
             raise unauthorized("The token is not a NextUp token; log in again")
-        if not hmac.compare_digest(self._sign(parts[1]), parts[2]):
-            raise unauthorized("The token is invalid; log in again")
+        valid_until = self._signed_until(parts[1], parts[2])
         try:
             payload = json.loads(_unb64(parts[1]))
             return Identity(
@@ -133,18 +140,22 @@ class TokenSigner:
                 role=Role(payload["role"]),
                 branch=str(payload["branch"]),
                 counters=frozenset(str(c) for c in payload["counters"]),
-                expires=float(payload["exp"]),
+                # A token of a replaced key expires when the key retires, cached or not.
+                expires=min(float(payload["exp"]), valid_until),
                 session=str(payload["sid"]),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise unauthorized("The token is invalid; log in again") from exc
 
-
-async def load_signing_secret(redis: Redis) -> bytes:
-    """The secret every process signs with: created once, by whichever process starts first."""
-    await redis.set(keys.signing_secret(), secrets.token_hex(32), nx=True)
-    secret = await redis.get(keys.signing_secret())
-    return bytes.fromhex(str(secret))
+    def _signed_until(self, body: str, signature: str) -> float:
+        """Until when the key that made ``signature`` is accepted; 401 when no accepted key made it."""
+        if hmac.compare_digest(self._sign(body), signature):
+            return math.inf
+        for key, retire_at in self._previous:
+            expected = _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
+            if hmac.compare_digest(expected, signature) and time.time() < retire_at:
+                return retire_at
+        raise unauthorized("The token is invalid; log in again")
 
 
 class Accounts:

@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 
 from kiosk import cli as kiosk_cli
+from server import keyring
 from server.config import Branch, demo_branch, load_config
+from server.data_dir import PRIVATE_UMASK, make_private
 from server.errors import ConfigError, EmbeddedRedisError
 from server.metrics.report_cli import add_report_command
+from server.secrets_cli import add_secrets_command
 from server.simulate import add_simulate_command
 
 
@@ -26,8 +29,18 @@ def serve(args: argparse.Namespace) -> int:
     from server.embedded_redis import EmbeddedRedis
     from server.settings import load_settings
 
+    # Whatever this process and its redis-server write (append-only files, logs, secrets, ticket
+    # previews) is readable by this user only.
+    os.umask(PRIVATE_UMASK)
     settings = load_settings(Path(args.data_dir) if args.data_dir else None)
     branch = _branch(args.config)
+    try:
+        make_private(settings.data_dir)
+    except OSError as exc:
+        raise ConfigError([f"cannot use {settings.data_dir} as the data directory: {exc}"]) from exc
+    secrets_problem = keyring.check(settings)
+    if secrets_problem:
+        raise ConfigError([secrets_problem])
     embedded: EmbeddedRedis | None = None
     redis_url = settings.redis_url
     if redis_url is None:
@@ -75,6 +88,19 @@ def check_config(args: argparse.Namespace) -> int:
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
         return 1
     print(f"{args.file}: OK: branch {branch.id}, {len(branch.services)} services, {len(branch.counters)} counters")
+    return _check_secrets_file()
+
+
+def _check_secrets_file() -> int:
+    from server.settings import load_settings
+
+    settings = load_settings()
+    problem = keyring.check(settings)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    path = keyring.secrets_path(settings)
+    print(f"{path}: OK" if path.exists() else f"{path}: not made yet (nextup serve makes it on first start)")
     return 0
 
 
@@ -96,6 +122,7 @@ def parser() -> argparse.ArgumentParser:
     k.set_defaults(run=kiosk_cli.run)
     add_simulate_command(commands)
     add_report_command(commands)
+    add_secrets_command(commands)
     return root
 
 

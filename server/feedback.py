@@ -32,11 +32,12 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, cast
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -44,7 +45,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import keys
-from server.api import Context, actor_of, branch_store, context, identify, ticket_id_of
+from server.api import actor_of, branch_store, context, identify, ticket_id_of
 from server.auth import Role
 from server.errors import ApiError, invalid_field, not_found
 from server.http import JSONResponse, read_json, text_field
@@ -85,20 +86,18 @@ COMPLAINT_TRANSITIONS: dict[ComplaintState, frozenset[ComplaintState]] = {
 class PhoneCipher:
     """Fernet encryption of complaint phone numbers.
 
-    The key is NEXTUP_FEEDBACK_KEY when set (keep it outside Redis, and a copy of Redis alone
-    reveals no number), else one generated once and kept in Redis so every process shares it.
+    Encrypts with NEXTUP_FEEDBACK_KEY when set, else with the secrets file's current phone key
+    (``server.keyring``; never kept in Redis, so a copy of Redis alone reveals no number); decrypts
+    with any of them, so numbers stored before a key rotation stay readable.
     """
 
-    def __init__(self, key: bytes) -> None:
-        self._fernet = Fernet(key)
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        self._fernet = MultiFernet([Fernet(key) for key in keys])
 
     @classmethod
-    async def load(cls, redis: Redis, given: str | None) -> PhoneCipher:
-        if given:
-            return cls(given.encode())
-        await redis.set(keys.feedback_secret(), Fernet.generate_key().decode(), nx=True)
-        stored = await redis.get(keys.feedback_secret())
-        return cls(str(stored).encode())
+    def from_keys(cls, given: str | None, keyring_keys: Sequence[bytes]) -> PhoneCipher:
+        """The cipher of the given key (NEXTUP_FEEDBACK_KEY) if any, then the secrets file's keys."""
+        return cls([given.encode(), *keyring_keys] if given else list(keyring_keys))
 
     def encrypt(self, phone: str) -> str:
         return self._fernet.encrypt(phone.encode()).decode()
@@ -114,11 +113,8 @@ class PhoneCipher:
 
 
 async def phone_cipher(app: Starlette, redis: Redis) -> PhoneCipher:
-    cipher: PhoneCipher | None = getattr(app.state, "phone_cipher", None)
-    if cipher is None:
-        ctx: Context = app.state.nextup
-        cipher = await PhoneCipher.load(redis, ctx.settings.feedback_key)
-        app.state.phone_cipher = cipher
+    """The cipher the app's lifespan made from the secrets file."""
+    cipher: PhoneCipher = app.state.phone_cipher
     return cipher
 
 

@@ -132,7 +132,8 @@ def login_failures(username: str) -> str:
 
 
 def signing_secret() -> str:
-    """String: the HMAC secret all server processes sign login tokens with."""
+    """String, before the secrets file (``server.keyring``): the token-signing key. Start-up moves it
+    into the file and deletes it; no key is kept in Redis any more."""
     return f"{ROOT}:signing_secret"
 
 
@@ -222,8 +223,8 @@ def ticket_complaints(branch: str, ticket_id: str) -> str:
 
 
 def feedback_secret() -> str:
-    """String: the Fernet key complaint phone numbers are encrypted with, shared by every process
-    (unless NEXTUP_FEEDBACK_KEY gives one)."""
+    """String, before the secrets file (``server.keyring``): the complaint-phone Fernet key. Start-up
+    moves it into the file and deletes it; no key is kept in Redis any more."""
     return f"{ROOT}:feedback_secret"
 
 

@@ -126,9 +126,12 @@ class Settings:
     session_ttl_s: int = 12 * 3600
     #: Lifetime of a login token for devices (kiosk, display), in seconds.
     device_token_ttl_s: int = 366 * 24 * 3600
-    #: Fernet key the complainants' phone numbers are encrypted with (NEXTUP_FEEDBACK_KEY); None
-    #: generates one, kept in Redis.
+    #: Fernet key the complainants' phone numbers are encrypted with (NEXTUP_FEEDBACK_KEY); None uses
+    #: the secrets file's. The file's keys still decrypt numbers stored before it was set.
     feedback_key: str | None = None
+    #: The secrets file (NEXTUP_SECRET_KEY_FILE), the same for every process sharing one Redis; None:
+    #: ``<data_dir>/secrets.json``, made on first start. See ``server.keyring``.
+    secret_key_file: Path | None = None
     #: See ``PhoneSettings``.
     phone: PhoneSettings = PhoneSettings()
     #: See ``Retention``.
@@ -159,6 +162,7 @@ def load_settings(data_dir: Path | None = None, environ: Mapping[str, str] | Non
         admin_password=env.get("NEXTUP_ADMIN_PASSWORD") or None,
         public_url=env.get("NEXTUP_PUBLIC_URL") or None,
         feedback_key=env.get("NEXTUP_FEEDBACK_KEY", "").strip() or None,
+        secret_key_file=Path(env["NEXTUP_SECRET_KEY_FILE"]) if env.get("NEXTUP_SECRET_KEY_FILE") else None,
         phone=PhoneSettings(**phone),
         retention=Retention(**retention),
         metrics_token=metrics_token,

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import redis
 
+from server import keyring
 from server.embedded_redis import EmbeddedRedis
 from tests.servers import ADMIN_PASSWORD, ServerProcess
 
@@ -123,11 +124,15 @@ class Api:
 def start_server(
     redis_url: str, redis_client: redis.Redis, tmp_path: Path
 ) -> Iterator[Callable[..., ServerProcess]]:
-    """Factory: start ``nextup serve`` processes sharing the test Redis; all stopped afterwards."""
+    """Factory: start ``nextup serve`` processes sharing the test Redis and one secrets file; all
+    stopped afterwards."""
     started: list[ServerProcess] = []
+    shared_keys = tmp_path / "secrets.json"
+    keyring.create(shared_keys, keyring.Keyring.new())
 
     def start(config: Path | None = None) -> ServerProcess:
-        server = ServerProcess(tmp_path / f"server{len(started)}", redis_url, config).start()
+        server = ServerProcess(tmp_path / f"server{len(started)}", redis_url, config, secret_key_file=shared_keys)
+        server.start()
         started.append(server)
         return server
 

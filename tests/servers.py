@@ -50,21 +50,36 @@ class ServerProcess:
     """``nextup serve`` as a child process on a free loopback port."""
 
     def __init__(
-        self, data_dir: Path, redis_url: str | None, config: Path | None = None, port: int | None = None
+        self,
+        data_dir: Path,
+        redis_url: str | None,
+        config: Path | None = None,
+        port: int | None = None,
+        secret_key_file: Path | None = None,
+        admin_password: str | None = ADMIN_PASSWORD,
     ) -> None:
         self.data_dir = data_dir
         self.redis_url = redis_url
         self.config = config
+        #: NEXTUP_SECRET_KEY_FILE, for servers sharing one Redis; None: the data directory's own.
+        self.given_secret_key_file = secret_key_file
+        #: The keys the server signs tokens with (``server.keyring``).
+        self.secret_key_file = secret_key_file or data_dir / "secrets.json"
+        self.admin_password = admin_password
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.log = data_dir / f"server-{self.port}.log"
 
     def start(self) -> ServerProcess:
-        env = {k: v for k, v in os.environ.items() if k != "NEXTUP_REDIS_URL"}
-        env["NEXTUP_ADMIN_PASSWORD"] = ADMIN_PASSWORD
+        unset = ("NEXTUP_REDIS_URL", "NEXTUP_SECRET_KEY_FILE", "NEXTUP_ADMIN_PASSWORD")
+        env = {k: v for k, v in os.environ.items() if k not in unset}
+        if self.admin_password:
+            env["NEXTUP_ADMIN_PASSWORD"] = self.admin_password
         if self.redis_url:
             env["NEXTUP_REDIS_URL"] = self.redis_url
+        if self.given_secret_key_file:
+            env["NEXTUP_SECRET_KEY_FILE"] = str(self.given_secret_key_file)
         args = [sys.executable, "-m", "server", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)]
         args += ["--log-level", "warning"]
         if self.config:

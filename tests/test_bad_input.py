@@ -19,7 +19,7 @@ import httpx
 import pytest
 import redis
 
-from server import keys
+from server import keyring, keys
 from server.auth import Identity, Role, TokenSigner
 from server.openapi import document
 from tests.conftest import Api
@@ -234,7 +234,7 @@ def world(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     """The module's server and branch (see the module docstring), built through the API.
 
     The conftest ``redis_client`` fixture must not be used in this module: it would empty the
-    database under this server, accounts and signing secret included.
+    database under this server, accounts included.
     """
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
@@ -250,7 +250,7 @@ def world(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             "kiosk": api.user("kiosk", "kiosk"),
             "display": api.user("display", "display"),
         }
-        real = TokenSigner(bytes.fromhex(client.get(keys.signing_secret()).decode()))
+        real = TokenSigner(keyring.read(server.secret_key_file).signing_key)
         authorizations: dict[str, bytes | str | None] = {name: f"Bearer {t}" for name, t in tokens.items()}
         authorizations.update(
             {

@@ -109,7 +109,7 @@ def served(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """One server for the module, started on an emptied database (a process per test costs ~1 s).
 
     The conftest ``redis_client`` fixture must not be used here: it would empty the database
-    under this server, accounts and signing secret included.
+    under this server, accounts included.
     """
     client = redis.Redis.from_url(redis_url)
     client.flushdb()

@@ -71,7 +71,7 @@ class Hall:
         #: number -> ticket, of the tickets issued through ``issue`` (across restarts).
         self.issued: dict[str, dict[str, Any]] = dict(earlier.issued) if earlier is not None else {}
         if earlier is not None:
-            # Tokens are signed with a secret kept in Redis: an earlier run's stay valid.
+            # Tokens are signed with the data directory's secrets file: an earlier run's stay valid.
             api._tokens["admin"] = earlier.api.admin()
             self.alice, self.bob, self.manager = earlier.alice, earlier.bob, earlier.manager
             return

@@ -10,7 +10,7 @@ import redis
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from server import keys
+from server import keyring
 from server.auth import Identity, Role, TokenSigner
 from server.web.counter import SHORTCUTS
 from tests.conftest import Api
@@ -84,7 +84,7 @@ def test_an_expired_session_is_sent_back_to_the_login_page(
 ) -> None:
     """A session cookie past its expiry opens no page, no API call and no websocket."""
     api.user("staff1", "staff", ["1"])
-    signer = TokenSigner(bytes.fromhex(str(redis_client.get(keys.signing_secret()))))
+    signer = TokenSigner(keyring.read(server.secret_key_file).signing_key)
     expired = signer.issue(Identity("staff1", Role.STAFF, "main", frozenset({"1"}), time.time() - 1, "old-session"))
     client = httpx.Client(base_url=api.url, cookies={"nextup_session": expired})
     assert client.get("/counter").headers["location"] == "/login?next=/counter"
