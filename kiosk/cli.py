@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.config import KioskConfigError
     from kiosk.kiosk import Kiosk
     from printer.errors import PrinterConfigError
+    from server.log_redaction import uvicorn_log_config
 
     try:
         config = config_from(args)
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         host=config.host,
         port=config.port,
         log_level=args.log_level,
+        log_config=uvicorn_log_config(),
         access_log=False,
         ws_per_message_deflate=False,
     )

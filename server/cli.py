@@ -11,6 +11,7 @@ from pathlib import Path
 from kiosk import cli as kiosk_cli
 from server.config import Branch, demo_branch, load_config
 from server.errors import ConfigError, EmbeddedRedisError
+from server.log_redaction import protect_handlers
 from server.metrics.report_cli import add_report_command
 from server.simulate import add_simulate_command
 
@@ -24,6 +25,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from server.app import create_app
     from server.embedded_redis import EmbeddedRedis
+    from server.log_redaction import uvicorn_log_config
     from server.settings import load_settings
 
     settings = load_settings(Path(args.data_dir) if args.data_dir else None)
@@ -51,6 +53,7 @@ def serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             log_level=args.log_level,
+            log_config=uvicorn_log_config(),
             access_log=False,
             ws_per_message_deflate=False,
         )
@@ -102,6 +105,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    protect_handlers()  # no token in any log line, whichever command runs
     try:
         code: int = args.run(args)
     except (ConfigError, EmbeddedRedisError) as exc:

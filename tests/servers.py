@@ -50,13 +50,19 @@ class ServerProcess:
     """``nextup serve`` as a child process on a free loopback port."""
 
     def __init__(
-        self, data_dir: Path, redis_url: str | None, config: Path | None = None, port: int | None = None
+        self,
+        data_dir: Path,
+        redis_url: str | None,
+        config: Path | None = None,
+        port: int | None = None,
+        log_level: str = "warning",
     ) -> None:
         self.data_dir = data_dir
         self.redis_url = redis_url
         self.config = config
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.log_level = log_level
         self.process: subprocess.Popen[bytes] | None = None
         self.log = data_dir / f"server-{self.port}.log"
 
@@ -66,7 +72,7 @@ class ServerProcess:
         if self.redis_url:
             env["NEXTUP_REDIS_URL"] = self.redis_url
         args = [sys.executable, "-m", "server", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)]
-        args += ["--log-level", "warning"]
+        args += ["--log-level", self.log_level]
         if self.config:
             args += ["--config", str(self.config)]
         self.data_dir.mkdir(parents=True, exist_ok=True)
