@@ -216,19 +216,31 @@ def test_screenshots_for_the_docs(browser: Browser, server: ServerProcess, api: 
     assert (DOCS / "display.png").stat().st_size > 10_000
 
 
-def test_the_page_refuses_a_missing_or_bad_token(server: ServerProcess) -> None:
-    """Without a valid token the page explains how to get one, with 401 and no script."""
-    for query in ("", "?token=nope"):
-        response = httpx.get(f"{server.url}/display/main{query}")
-        assert response.status_code == 401
-        assert "display account" in response.text and "display.js" not in response.text
+def test_the_page_refuses_a_bad_token(server: ServerProcess) -> None:
+    """With a bad token the page explains how to get one, with 401 and no display script."""
+    response = httpx.get(f"{server.url}/display/main?token=nope")
+    assert response.status_code == 401
+    assert "display account" in response.text and "display.js" not in response.text
+
+
+def test_without_a_credential_the_page_offers_pairing(server: ServerProcess) -> None:
+    """With no token and no device cookie the page is the pairing screen, in both languages."""
+    response = httpx.get(f"{server.url}/display/main", cookies={"nextup_device": "stale"})
+    assert response.status_code == 200
+    assert "pairing.js" in response.text and "display.js" not in response.text
+    assert "请管理员在后台输入配对码" in response.text and "Ask an administrator" in response.text
+    assert 'nextup_device=""' in response.headers["set-cookie"]  # the stale cookie is dropped
     assert httpx.get(f"{server.url}/display/elsewhere?token=x").status_code == 404
 
 
 def test_the_page_keeps_its_token_private(server: ServerProcess, api: Api) -> None:
     """The page is never cached nor sends a referrer, and allows only its own scripts."""
-    response = httpx.get(f"{server.url}/display/main?token={api.user('tv1', 'display')}")
+    token = api.user("tv1", "display")
+    response = httpx.get(f"{server.url}/display/main?token={token}")
     assert response.status_code == 200
+    assert token not in response.text  # the page works from the HttpOnly cookie instead
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"nextup_device={token};") and "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["referrer-policy"] == "no-referrer"
     assert "script-src 'self'" in response.headers["content-security-policy"]
