@@ -122,10 +122,12 @@ async def _device_account(ctx: Context, name: str, role: Role, branch: str) -> b
     for account in await ctx.accounts.list_accounts():
         if account["username"] == name:
             if account["role"] != role.value or account["branch"] != branch:
-                raise ApiError(409, "conflict", f"An account named {name} exists and is not a {role.value} of "
+                raise ApiError(409, "exists", f"An account named {name} exists and is not a {role.value} of "
                                                 f"branch {branch}; choose another name")  # fmt: skip
             if account["disabled"]:
-                raise ApiError(409, "conflict", f"The account {name} is disabled; enable it or choose another name")
+                raise ApiError(
+                    409, "account_disabled", f"The account {name} is disabled; enable it or choose another name"
+                )
             return False
     created: bool = await ctx.accounts.create(name, secrets.token_urlsafe(32), role, branch, [], only_if_new=True)
     if not created:  # made by a concurrent request in between: check it again
@@ -154,7 +156,7 @@ async def approve_pairing(request: Request) -> Response:
     if record.get("branch") != branch:
         raise _unknown_code(code, branch)
     if record["status"] != "waiting":
-        raise ApiError(409, "conflict", f"The code {code} is already approved for device {record['account']}")
+        raise ApiError(409, "already_approved", f"The code {code} is already approved for device {record['account']}")
     role = KINDS[record["kind"]]
     created = await _device_account(ctx, name, role, branch)
     async with store.redis.pipeline(transaction=True) as pipe:
