@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = config_from(args)
+        if not config.token.strip():
+            raise KioskConfigError("--token must be the login token of a kiosk account (POST /api/login or pairing)")
         kiosk = Kiosk(config)
     except (KioskConfigError, PrinterConfigError) as exc:
         print(f"nextup kiosk: {exc}", flush=True)
