@@ -59,11 +59,14 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.config import KioskConfigError
     from kiosk.kiosk import Kiosk
     from printer.errors import PrinterConfigError
+    from server.log_redaction import uvicorn_log_config
 
     # What the kiosk writes (preview:// and file:// tickets) is readable by this user only.
     os.umask(0o077)
     try:
         config = config_from(args)
+        if not config.token.strip():
+            raise KioskConfigError("--token must be the login token of a kiosk account (POST /api/login or pairing)")
         kiosk = Kiosk(config)
     except (KioskConfigError, PrinterConfigError) as exc:
         print(f"nextup kiosk: {exc}", flush=True)
@@ -74,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         host=config.host,
         port=config.port,
         log_level=args.log_level,
+        log_config=uvicorn_log_config(),
         access_log=False,
         ws_per_message_deflate=False,
     )

@@ -20,7 +20,7 @@ class KioskConfig:
     #: The NextUp server, ``http(s)://host:port``.
     server_url: str
     branch: str
-    #: Login token of the branch's kiosk account.
+    #: Login token of the branch's kiosk account; "" to use the credential file or pair (``kiosk.pairing``).
     token: str
     #: Where tickets print: any ``printer.transports`` URL (``tcp://10.0.0.9:9100``, ``preview://DIR`` ...).
     printer_url: str
@@ -47,8 +47,6 @@ class KioskConfig:
             raise KioskConfigError(f"--server must be http://HOST:PORT or https://..., got {self.server_url!r}")
         if not self.branch.strip():
             raise KioskConfigError("--branch must not be empty")
-        if not self.token.strip():
-            raise KioskConfigError("--token must be the login token of a kiosk account (POST /api/login)")
         if self.public_url is not None and urlsplit(self.public_url).scheme not in ("http", "https"):
             raise KioskConfigError(f"--public-url must be an http(s) URL, got {self.public_url!r}")
         if self.idle_s <= 0 or self.issue_timeout_s <= 0 or self.heartbeat_s <= 0:
@@ -56,11 +54,16 @@ class KioskConfig:
 
     @property
     def socket_url(self) -> str:
-        """The server's kiosk websocket for this branch, token included."""
+        """The server's kiosk websocket for this branch; the token goes in a header (``auth_headers``)."""
         parts = urlsplit(self.server_url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         base = f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-        return f"{base}/ws/branches/{quote(self.branch, safe='')}/kiosk?token={quote(self.token, safe='')}"
+        return f"{base}/ws/branches/{quote(self.branch, safe='')}/kiosk"
+
+    @property
+    def api_url(self) -> str:
+        """The server's HTTP base, for the pairing requests."""
+        return self.server_url.rstrip("/")
 
     def qr_url(self, ticket_id: str) -> str:
         """The ticket's phone page, printed as a QR code."""

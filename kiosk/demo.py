@@ -5,10 +5,13 @@ click through the whole flow on one machine: take a number at ``/kiosk/main/``, 
 in ``<data dir>/tickets``, watch the display call it.
 
 It is the real kiosk, not a shortcut: the same ``Kiosk`` and page as ``nextup kiosk``, mounted in
-the server's app and connected to the server's own kiosk websocket over loopback, with a kiosk
-token the server signs for itself (account name ``demo-kiosk``). It starts when its page is first
-requested, so a demo server nobody uses as a kiosk has no phantom kiosk connected, and it stops
-before the server shuts down.
+the server's app and connected to the server's own kiosk websocket over loopback. Its account,
+``demo-kiosk``, is a real kiosk account of the branch (created at the first start with a random
+password nobody knows), so an admin sees it in the account list and can disable it; its token is
+issued like a login's (the session recorded, so disabling the account ends it), lives
+``DEMO_TOKEN_TTL_S`` and is renewed at every start and every ``DEMO_TOKEN_TTL_S / 2``. It starts
+when its page is first requested, so a demo server nobody uses as a kiosk has no phantom kiosk
+connected, and it stops before the server shuts down.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
@@ -28,6 +32,8 @@ from kiosk.config import KioskConfig
 from kiosk.kiosk import Kiosk
 
 DEMO_ACCOUNT = "demo-kiosk"
+#: Lifetime of the demo kiosk's token: short, since the demo kiosk renews it itself.
+DEMO_TOKEN_TTL_S = 24 * 3600
 
 
 def _loopback(host: str) -> str:
@@ -49,6 +55,11 @@ class DemoKiosk:
         self.page: Starlette | None = None
         self.started = False
         self._lock = asyncio.Lock()
+
+    def renew(self, token: str) -> None:
+        """Use ``token`` from the next (re)connection on."""
+        if self.kiosk is not None:
+            self.kiosk.token = token
 
     def prepare(self, token: str) -> None:
         config = KioskConfig(
@@ -88,17 +99,33 @@ def attach_demo_kiosk(
     demo = DemoKiosk(branch, host=host, port=port, data_dir=data_dir, public_url=public_url)
     server_lifespan = app.router.lifespan_context
 
+    async def issue_token(ctx: Context) -> str:
+        """A token of the real ``demo-kiosk`` account, recorded as a login's session."""
+        if not await ctx.accounts.exists(DEMO_ACCOUNT):
+            await ctx.accounts.create(DEMO_ACCOUNT, secrets.token_urlsafe(32), Role.KIOSK, branch, [], only_if_new=True)
+        expires = time.time() + DEMO_TOKEN_TTL_S
+        identity = Identity(DEMO_ACCOUNT, Role.KIOSK, branch, frozenset(), expires, secrets.token_urlsafe(12))
+        await ctx.revocations.remember(DEMO_ACCOUNT, identity.session, expires)
+        return ctx.signer.issue(identity)
+
+    async def keep_renewing(ctx: Context) -> None:
+        while True:
+            await asyncio.sleep(DEMO_TOKEN_TTL_S / 2)
+            with contextlib.suppress(RedisError):
+                demo.renew(await issue_token(ctx))
+
     @contextlib.asynccontextmanager
     async def lifespan(server_app: Starlette) -> AsyncIterator[None]:
         # The server's own lifespan keeps its clients on app.state and yields no state.
         async with server_lifespan(server_app):
             ctx: Context = server_app.state.nextup
-            expires = time.time() + ctx.settings.device_token_ttl_s
-            identity = Identity(DEMO_ACCOUNT, Role.KIOSK, branch, frozenset(), expires, secrets.token_urlsafe(12))
-            demo.prepare(ctx.signer.issue(identity))
+            demo.prepare(await issue_token(ctx))
+            renewal = asyncio.create_task(keep_renewing(ctx), name="demo kiosk token renewal")
             try:
                 yield
             finally:
+                renewal.cancel()
+                await asyncio.gather(renewal, return_exceptions=True)
                 await demo.stop()
 
     app.router.lifespan_context = lifespan

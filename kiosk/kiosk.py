@@ -81,13 +81,20 @@ class Kiosk:
             paper_width_mm=config.paper_width_mm, text_mode=config.text_mode, font_path=config.font_path
         )
         self.printer = KioskPrinter(printer or Printer(config.printer_url, profile))
+        #: The kiosk account's token: from the configuration, a credential file or pairing; renewable.
+        self.token = config.token
         self.link = ServerLink(
-            config.socket_url, health=self.health_message, on_change=self.push_state, heartbeat_s=config.heartbeat_s
-        )
+            config.socket_url, headers=self.auth_headers, health=self.health_message, on_change=self.push_state,
+            heartbeat_s=config.heartbeat_s,
+        )  # fmt: skip
         self.pages: set[PageClient] = set()
         self._requests: OrderedDict[str, IssueRecord] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._monitor: asyncio.Task[None] | None = None
+
+    def auth_headers(self) -> dict[str, str]:
+        """The kiosk socket's credential: a header, never the URL (which servers and proxies log)."""
+        return {"Authorization": f"Bearer {self.token}"}
 
     # -- lifecycle -----------------------------------------------------------------
 

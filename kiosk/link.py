@@ -62,11 +62,15 @@ class ServerLink:
         self,
         url: str,
         *,
+        headers: Callable[[], dict[str, str]],
         health: Callable[[], Message],
         on_change: Callable[[], None],
         heartbeat_s: float = 5.0,
     ) -> None:
         self.url = url
+        #: The handshake's headers (the ``Authorization`` of the kiosk's token), read before every
+        #: connection attempt so a renewed token is used on the next reconnect.
+        self.headers = headers
         self.health = health
         self.on_change = on_change
         self.heartbeat_s = heartbeat_s
@@ -115,8 +119,9 @@ class ServerLink:
 
     async def _run(self) -> None:
         delays = reconnect_delays()
-        async for ws in connect(
+        connector = connect(
             self.url,
+            additional_headers=self.headers(),
             open_timeout=OPEN_TIMEOUT_S,
             ping_interval=PING_S,
             ping_timeout=PING_S,
@@ -125,13 +130,16 @@ class ServerLink:
             compression=None,
             reconnect_delays=reconnect_delays,
             process_exception=_retry_everything,
-        ):
+        )
+        async for ws in connector:
             if await self._session(ws):
                 delays = reconnect_delays()
             else:
                 # Connected but turned away (bad token, unknown branch): the library saw a
                 # successful connection and would retry at once, so back off here.
                 await asyncio.sleep(next(delays))
+            # The library reads its headers at each attempt; they carry the current token.
+            connector.additional_headers = self.headers()
 
     async def _session(self, ws: ClientConnection) -> bool:
         """Serve one connection; True if the server greeted it with its services."""

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import admin_api, devices, display_ws, feedback, keyring, kiosk_ws, openapi, phone, retention
+from server import admin_api, devices, display_ws, feedback, keyring, kiosk_ws, openapi, pairing, phone, retention
 from server.api import ROUTES, Context
 from server.auth import Accounts, TokenSigner, bootstrap_admin
 from server.branch_config import BranchConfig
@@ -102,6 +102,7 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             *display_ws.ROUTES,
             *kiosk_ws.ROUTES,
             *devices.ROUTES,
+            *pairing.ROUTES,
             *metrics_routes.ROUTES,
             *dashboard.ROUTES,
             *complaints.ROUTES,

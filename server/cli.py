@@ -13,6 +13,7 @@ from server import keyring
 from server.config import Branch, demo_branch, load_config
 from server.data_dir import PRIVATE_UMASK, make_private
 from server.errors import ConfigError, EmbeddedRedisError
+from server.log_redaction import protect_handlers
 from server.metrics.report_cli import add_report_command
 from server.secrets_cli import add_secrets_command
 from server.simulate import add_simulate_command
@@ -27,6 +28,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from server.app import create_app
     from server.embedded_redis import EmbeddedRedis
+    from server.log_redaction import uvicorn_log_config
     from server.settings import load_settings
 
     # Whatever this process and its redis-server write (append-only files, logs, secrets, ticket
@@ -64,6 +66,7 @@ def serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             log_level=args.log_level,
+            log_config=uvicorn_log_config(),
             access_log=False,
             ws_per_message_deflate=False,
         )
@@ -129,6 +132,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    protect_handlers()  # no token in any log line, whichever command runs
     try:
         code: int = args.run(args)
     except (ConfigError, EmbeddedRedisError) as exc:

@@ -2,9 +2,10 @@
 
 Websocket contract (the message shapes are in ``server.events``):
 
-- Connect to ``/ws/branches/{branch}/display?token=<token>[&since=<seq>]``. Browsers cannot set
-  headers on websockets, hence the token in the query. Any valid token of a display, staff, manager
-  or admin account of the branch is accepted.
+- Connect to ``/ws/branches/{branch}/display[?since=<seq>]`` with the token in the ``nextup_device``
+  cookie (what the page does: set by pairing, or by opening the page with ``?token=``), in
+  ``Authorization: Bearer``, or in ``?token=<token>`` (``pairing.presented_token``). Any valid
+  token of a display, staff, manager or admin account of the branch is accepted.
 - The first message is a snapshot, ``{"type": "snapshot", "seq", "state"}``, unless ``since`` is
   given and the stream still holds that event: then every event after it comes first, in order
   (at most ``BACKLOG_LIMIT``; beyond that, a snapshot instead). Live events follow, with no gap and
@@ -48,6 +49,7 @@ from server.config import Branch
 from server.errors import ApiError, end_if_cancelled
 from server.events import CloseCode
 from server.fanout import Fanout, Outgoing, Subscription
+from server.pairing import DEVICE_COOKIE, presented_token, set_device_cookie
 from server.socket_session import admit, close_quietly, receive_pings, run_together
 from server.store import QueueStore
 
@@ -62,7 +64,7 @@ SILENCE_LIMIT_S = 12.0
 DEVICE_HEARTBEAT_S = 5.0
 #: Roles that may watch a branch's display stream.
 WATCHERS = frozenset({Role.DISPLAY, Role.STAFF, Role.MANAGER, Role.ADMIN})
-#: Page security headers: the token is in the page, so it is never cached or sent as a referrer.
+#: Page security headers: a token may be in the page's URL, so it is never cached or sent as a referrer.
 _PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -166,7 +168,7 @@ async def display_socket(websocket: WebSocket, send: Send) -> None:
     if not await admit(websocket, ctx, fanout, branch):
         return
     try:
-        identity = watcher(ctx, websocket.query_params.get("token", ""), branch)
+        identity = watcher(ctx, presented_token(websocket), branch)
     except ApiError as exc:
         code = CloseCode.UNAUTHORIZED if exc.status == 401 else CloseCode.FORBIDDEN
         await websocket.close(code, exc.message[:120])
@@ -243,8 +245,8 @@ def _selection(query: QueryParams, name: str, known: list[str]) -> list[str] | N
     return chosen or None
 
 
-def page_config(branch: Branch, query: QueryParams, token: str) -> dict[str, Any]:
-    """What the page's script needs, embedded as JSON: names, filters, the socket and the token."""
+def page_config(branch: Branch, query: QueryParams) -> dict[str, Any]:
+    """What the page's script needs, embedded as JSON: names, filters and the socket (no token: a cookie)."""
     only_counters = _selection(query, "counters", list(branch.counters))
     only_services = _selection(query, "services", list(branch.services))
     counters = [
@@ -269,7 +271,6 @@ def page_config(branch: Branch, query: QueryParams, token: str) -> dict[str, Any
         "filtered": only_counters is not None or only_services is not None,
         "lang": lang if lang in ("zh", "en") else "both",
         "socket": f"/ws/branches/{branch.id}/display",
-        "token": token,
         "silence_s": 10,
     }  # fmt: skip
 
@@ -280,26 +281,54 @@ def _error_page(status: int, title_zh: str, title_en: str, detail: str) -> Respo
 
 
 async def display_page(request: Request) -> Response:
-    """The display page. Open it as ``/display/{branch}?token=<display token>`` on the TV."""
+    """The display page: ``/display/{branch}`` on a paired TV, or ``?token=<display token>``.
+
+    A token in the query is moved into the HttpOnly device cookie (and the page's script removes it
+    from the address bar); the page and its socket then work from the cookie. With no credential,
+    or a cookie that no longer works, the page shows a pairing code for an admin to approve.
+    """
     ctx: Context = request.app.state.nextup
     branch = ctx.store.branch
     if request.path_params["branch"] != branch.id:
         return _error_page(404, "没有这个网点", "No such branch", f"This server serves branch {branch.id}.")
     token = request.query_params.get("token", "")
-    try:
-        watcher(ctx, token, branch.id)
-    except ApiError as exc:
-        detail = (
-            f"{exc.message}. Log in with a display account (POST /api/login) and open "
-            f"/display/{branch.id}?token=<token>."
-        )
-        return _error_page(exc.status, "显示屏未授权", "This display is not authorised", detail)
-    config = page_config(branch, request.query_params, token)
+    if token:
+        try:
+            identity = watcher(ctx, token, branch.id)
+        except ApiError as exc:
+            detail = (
+                f"{exc.message}. Pair this display (open /display/{branch.id} and enter its code in Admin), "
+                f"or log in with a display account (POST /api/login) and open /display/{branch.id}?token=<token>."
+            )
+            return _error_page(exc.status, "显示屏未授权", "This display is not authorised", detail)
+    else:
+        try:
+            identity = watcher(ctx, request.cookies.get(DEVICE_COOKIE, ""), branch.id)
+        except ApiError:
+            return _pairing_page(branch, request)
+    config = page_config(branch, request.query_params)
     html = _templates().get_template("display.html").render(
         config=config, branch=config["branch"], counters=config["counters"], services=config["services"],
         lang=config["lang"], version=_asset_version(),
     )  # fmt: skip
-    return HTMLResponse(html, headers=_PAGE_HEADERS)
+    response = HTMLResponse(html, headers=_PAGE_HEADERS)
+    if token:
+        set_device_cookie(response, request, token, int(identity.expires - time.time()))
+    return response
+
+
+def _pairing_page(branch: Branch, request: Request) -> Response:
+    """The screen of a display that has no credential yet: it asks for a code and waits for approval."""
+    config = {"branch": branch.id, "kind": "display"}
+    html = (
+        _templates()
+        .get_template("pairing.html")
+        .render(config=config, branch={"name_zh": branch.name_zh, "name_en": branch.name_en}, version=_asset_version())
+    )
+    response = HTMLResponse(html, headers=_PAGE_HEADERS)
+    if DEVICE_COOKIE in request.cookies:
+        response.delete_cookie(DEVICE_COOKIE, path="/")
+    return response
 
 
 ROUTES: list[BaseRoute] = [

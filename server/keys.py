@@ -239,3 +239,29 @@ def device_health(branch: str) -> str:
 def kiosk_issues(branch: str, device: str) -> str:
     """Sorted set: request ids a kiosk issued tickets for -> ms, the window of its rate limit."""
     return f"{branch_prefix(branch)}kiosk_issues:{device}"
+
+
+#: Seconds a device's pairing request (its code and claim) lives before the device must ask again.
+PAIRING_TTL_S = 600
+#: Pairing requests one client address may make in any PAIRING_WINDOW_S seconds (anonymous endpoint).
+PAIRING_ASKS_LIMIT = 10
+PAIRING_WINDOW_S = 60
+
+
+def pairing_code(code: str) -> str:
+    """String (JSON): a pairing request by its code: kind, branch, sha256 of the claim, status, account.
+
+    Never a token: the token is minted when the device claims it. Expires after PAIRING_TTL_S. The
+    ``{pairing}`` hash tag keeps every pairing key on one Redis Cluster slot (one transaction).
+    """
+    return f"{ROOT}:{{pairing}}:code:{code}"
+
+
+def pairing_claim(claim_hash: str) -> str:
+    """String: the code of a pairing request, by the sha256 (hex) of its claim secret; same TTL."""
+    return f"{ROOT}:{{pairing}}:claim:{claim_hash}"
+
+
+def pairing_asks(address: str) -> str:
+    """String counter: pairing requests from one client address in the current PAIRING_WINDOW_S."""
+    return f"{ROOT}:{{pairing}}:asks:{address}"

@@ -1,7 +1,9 @@
-"""The kiosk websocket ``/ws/branches/{branch}/kiosk?token=<kiosk token>``: services, issuing, health.
+"""The kiosk websocket ``/ws/branches/{branch}/kiosk``: services, issuing, health.
 
 One connection per kiosk (``nextup kiosk``), authenticated by the token of a ``kiosk`` account of
-the branch (an ``admin`` token is accepted too, for testing). Messages are JSON objects with a
+the branch (an ``admin`` token is accepted too, for testing), sent as ``Authorization: Bearer
+<token>`` (``nextup kiosk`` does) or, for clients that cannot set headers, ``?token=<token>``
+(``pairing.presented_token``). Messages are JSON objects with a
 ``type``.
 
 Server -> kiosk:
@@ -61,6 +63,7 @@ from server.errors import ApiError
 from server.events import CloseCode
 from server.fanout import Fanout, Subscription
 from server.metrics import estimate
+from server.pairing import presented_token
 from server.socket_session import admit, close_quietly, run_together
 from server.store import Actor, QueueStore
 
@@ -309,7 +312,6 @@ class KioskConnection:
             log.warning("kiosk %s: storing its health failed: %s", self.identity.username, exc)
 
 
-
 def _bad(message: str) -> dict[str, Any]:
     return {"code": "malformed", "message": message, "message_zh": "请求格式错误。"}
 
@@ -332,7 +334,7 @@ async def kiosk_socket(websocket: WebSocket) -> None:
     if not await admit(websocket, ctx, fanout, branch):
         return
     try:
-        identity = ctx.signer.verify(websocket.query_params.get("token", ""))
+        identity = ctx.signer.verify(presented_token(websocket))
         identity.require_branch(branch)
         identity.require_role(*ISSUERS)
     except ApiError as exc:

@@ -244,6 +244,38 @@ def schemas(branch: Branch | None) -> dict[str, Schema]:
             }
         ),
         "LoginRequest": obj({"username": text(MAX_USERNAME), "password": text(MAX_PASSWORD)}),
+        "PairingRequest": obj({"kind": {"type": "string", "enum": ["display", "kiosk"]}, "branch": text(64)}),
+        "PairingAsked": obj(
+            {
+                "code": {"type": "string", "pattern": "^[0-9]{6}$", "description": "Shown; an admin enters it."},
+                "claim": {"type": "string", "description": "Kept secret; POST /api/pairing/claim polls with it."},
+                "expires_in": {"type": "integer", "minimum": 1, "description": "Seconds."},
+            }
+        ),
+        "PairingApproval": obj(
+            {"code": text(20), "name": text(MAX_USERNAME, "[A-Za-z0-9_.-]+", "The device account's name.")}
+        ),
+        "PairingApproved": obj(
+            {
+                "name": {"type": "string"},
+                "role": {"type": "string", "enum": ["display", "kiosk"]},
+                "branch": {"type": "string"},
+                "created": {"type": "boolean", "description": "False: an existing device account paired again."},
+            }
+        ),
+        "PairingClaim": obj({"claim": text(100)}),
+        "PairingWaiting": obj(
+            {"status": {"const": "waiting"}, "expires_in": {"type": "integer", "minimum": 0}}
+        ),
+        "PairingClaimed": obj(
+            {
+                "token": {"type": "string", "description": "Send it as Authorization: Bearer <token>."},
+                "name": {"type": "string"},
+                "role": {"type": "string", "enum": ["display", "kiosk"]},
+                "branch": {"type": "string"},
+                "expires_in": {"type": "integer", "minimum": 1, "description": "Seconds."},
+            }
+        ),
         "NewUser": obj(
             {
                 "username": text(MAX_USERNAME, "[A-Za-z0-9_.-]+"),
@@ -730,6 +762,41 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
                 "logout", "End the session: the token stops working; a staff member's counters are released",
                 {"204": {"description": "Logged out."}}, [401, 503], roles=list(Role), tag="accounts",
             )
+        },
+        "/api/pairing": {
+            "post": operation(
+                "requestPairing", "A display or kiosk asks to be paired: a code to show, a claim to keep",
+                returns(201, "PairingAsked", "Asked; valid 10 minutes."),
+                [*body_errors, 404, 422, 429, 503], body="PairingRequest", tag="devices",
+                description="Anonymous; at most 10 requests a minute per client address (429 rate_limited). "
+                "Unknown branch: 404. See docs/api.md, Pairing a device.",
+            )
+        },
+        "/api/pairing/claim": {
+            "post": operation(
+                "claimPairing", "The device polls with its claim: waiting, then once its token",
+                {
+                    **returns(200, "PairingClaimed", "Approved: the device's token (a display also gets the "
+                              "HttpOnly nextup_device cookie). The request is gone afterwards."),
+                    **returns(202, "PairingWaiting", "Not approved yet; ask again in 2 s."),
+                },
+                [*body_errors, 404, 422, 503], body="PairingClaim", tag="devices",
+                description="Anonymous. 404 for an unknown, expired or already claimed request.",
+            )
+        },
+        "/api/branches/{branch}/pairing": {
+            "parameters": [p_branch],
+            "post": operation(
+                "approvePairing", "Approve a device's pairing code and name its account",
+                returns(201, "PairingApproved", "Approved; the device gets its token at its next claim."),
+                [*body_errors, 401, 403, 404, 422, 503], roles=[Role.ADMIN], body="PairingApproval",
+                tag="devices",
+                conflicts=conflict(["exists", "account_disabled", "already_approved"],
+                                   "The name is another kind of account or a disabled one, or the code "
+                                   "was approved already."),
+                description="Creates a display or kiosk account of that name in the branch if new (with a "
+                "random password nobody knows). A wrong, expired or other branch's code is 404.",
+            ),
         },
         "/api/users": {
             "get": operation(

@@ -57,6 +57,7 @@ class ServerProcess:
         port: int | None = None,
         secret_key_file: Path | None = None,
         admin_password: str | None = ADMIN_PASSWORD,
+        log_level: str = "warning",
     ) -> None:
         self.data_dir = data_dir
         self.redis_url = redis_url
@@ -68,6 +69,7 @@ class ServerProcess:
         self.admin_password = admin_password
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.log_level = log_level
         self.process: subprocess.Popen[bytes] | None = None
         self.log = data_dir / f"server-{self.port}.log"
 
@@ -81,7 +83,7 @@ class ServerProcess:
         if self.given_secret_key_file:
             env["NEXTUP_SECRET_KEY_FILE"] = str(self.given_secret_key_file)
         args = [sys.executable, "-m", "server", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)]
-        args += ["--log-level", "warning"]
+        args += ["--log-level", self.log_level]
         if self.config:
             args += ["--config", str(self.config)]
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,15 @@
 
   const config = JSON.parse(document.getElementById("nextup-config").textContent);
 
+  // A token typed into the address (?token=) is now in the page's HttpOnly cookie, which the
+  // socket sends: take it out of the address bar and the history.
+  (function forgetTokenInAddress() {
+    const here = new URL(window.location.href);
+    if (!here.searchParams.has("token")) return;
+    here.searchParams.delete("token");
+    window.history.replaceState(null, "", here.pathname + here.search + here.hash);
+  })();
+
   // A moment per call: highlighted at least this long, and longer while it is being spoken.
   const HIGHLIGHT_MIN_MS = 4000;
   // Shorter when more calls wait, so a burst does not leave the last one unshown for minutes.
@@ -424,7 +433,6 @@
   function socketUrl() {
     const url = new URL(config.socket, window.location.href);
     url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
-    url.searchParams.set("token", config.token);
     if (status.seq) url.searchParams.set("since", status.seq);
     return url.toString();
   }
@@ -483,7 +491,13 @@
     socket = null;
     if (retryTimer) return;
     let delay;
-    if (REFUSALS.has(code)) {
+    if (code === 4401) {
+      // The credential no longer works (account disabled, logged out, expired): the reloaded page
+      // shows a pairing code instead.
+      setConnection("offline", "显示屏未授权", "Not authorised");
+      retryTimer = setTimeout(() => window.location.reload(), REFUSED_RETRY_MS);
+      return;
+    } else if (REFUSALS.has(code)) {
       setConnection("offline", "显示屏未授权", "Not authorised");
       delay = REFUSED_RETRY_MS;
     } else {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -216,21 +217,66 @@ def test_screenshots_for_the_docs(browser: Browser, server: ServerProcess, api: 
     assert (DOCS / "display.png").stat().st_size > 10_000
 
 
-def test_the_page_refuses_a_missing_or_bad_token(server: ServerProcess) -> None:
-    """Without a valid token the page explains how to get one, with 401 and no script."""
-    for query in ("", "?token=nope"):
-        response = httpx.get(f"{server.url}/display/main{query}")
-        assert response.status_code == 401
-        assert "display account" in response.text and "display.js" not in response.text
+def test_the_page_refuses_a_bad_token(server: ServerProcess) -> None:
+    """With a bad token the page explains how to get one, with 401 and no display script."""
+    response = httpx.get(f"{server.url}/display/main?token=nope")
+    assert response.status_code == 401
+    assert "display account" in response.text and "display.js" not in response.text
+
+
+def test_without_a_credential_the_page_offers_pairing(server: ServerProcess) -> None:
+    """With no token and no device cookie the page is the pairing screen, in both languages."""
+    response = httpx.get(f"{server.url}/display/main", cookies={"nextup_device": "stale"})
+    assert response.status_code == 200
+    assert "pairing.js" in response.text and "display.js" not in response.text
+    assert "请管理员在后台输入配对码" in response.text and "Ask an administrator" in response.text
+    assert 'nextup_device=""' in response.headers["set-cookie"]  # the stale cookie is dropped
     assert httpx.get(f"{server.url}/display/elsewhere?token=x").status_code == 404
 
 
 def test_the_page_keeps_its_token_private(server: ServerProcess, api: Api) -> None:
     """The page is never cached nor sends a referrer, and allows only its own scripts."""
-    response = httpx.get(f"{server.url}/display/main?token={api.user('tv1', 'display')}")
+    token = api.user("tv1", "display")
+    response = httpx.get(f"{server.url}/display/main?token={token}")
     assert response.status_code == 200
+    assert token not in response.text  # the page works from the HttpOnly cookie instead
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"nextup_device={token};") and "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["referrer-policy"] == "no-referrer"
     assert "script-src 'self'" in response.headers["content-security-policy"]
     static = httpx.get(f"{server.url}/display/static/display.js")
     assert static.status_code == 200 and "nextupAnnouncements" in static.text
+
+
+def test_an_unpaired_display_shows_a_code_and_goes_live_once_an_admin_approves_it(
+    browser: Browser, server: ServerProcess, api: Api
+) -> None:
+    """The pairing screen shows a code; after the admin's approval the page reloads live, no token in its URL."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    urls: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("framenavigated", lambda frame: urls.append(frame.url))
+        page.on("request", lambda request: urls.append(request.url))
+        page.on("websocket", lambda ws: urls.append(ws.url))
+        page.goto(f"{server.url}/display/main")
+        code = page.locator("#pairing-code")
+        expect(code).to_have_text(re.compile(r"^[0-9]{6}$"), timeout=10_000)
+        expect(page.locator(".pairing-ask")).to_contain_text("请管理员在后台输入配对码")
+        response = api.http.post(
+            "/api/branches/main/pairing", json={"code": code.text_content(), "name": "hall-tv-7"},
+            headers=api.auth(api.admin()),
+        )  # fmt: skip
+        assert response.status_code == 201, response.text
+        page.wait_for_selector('body[data-synced="true"]', timeout=15_000)
+        expect(page.locator("#connection")).to_have_attribute("data-state", "online")
+        api.issue("A")
+        call_next(api, "2")
+        expect(page.locator('.counter[data-counter="2"] .counter-number')).to_have_text("A001", timeout=5_000)
+        cookies = {c["name"]: c for c in context.cookies()}
+        assert cookies["nextup_device"]["httpOnly"] and cookies["nextup_device"]["sameSite"] == "Strict"
+        assert page.evaluate("document.cookie") == ""  # the script cannot read the credential
+    finally:
+        context.close()
+    assert urls and not [u for u in urls if "token" in u or "nxt1." in u]

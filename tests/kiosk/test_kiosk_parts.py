@@ -33,8 +33,8 @@ def config(**changes: object) -> KioskConfig:
 
 
 def test_socket_and_qr_urls_follow_the_server_and_public_addresses() -> None:
-    """The websocket is ws(s):// on the server; the QR code uses the public address when given."""
-    assert config().socket_url == "ws://10.0.0.2:8000/ws/branches/main/kiosk?token=nxt1.a%2Bb%2Fc"
+    """The websocket is ws(s):// on the server, token-free; the QR code uses the public address when given."""
+    assert config().socket_url == "ws://10.0.0.2:8000/ws/branches/main/kiosk"
     assert config(server_url="https://q.example/nextup").socket_url.startswith("wss://q.example/nextup/ws/")
     assert config().qr_url("tkt_1-x") == "http://10.0.0.2:8000/t/tkt_1-x"
     assert config(public_url="https://q.example").qr_url("tkt_1-x") == "https://q.example/t/tkt_1-x"
@@ -42,7 +42,7 @@ def test_socket_and_qr_urls_follow_the_server_and_public_addresses() -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"server_url": "10.0.0.2:8000"}, {"token": " "}, {"branch": ""}, {"public_url": "q.example"}, {"idle_s": 0}],
+    [{"server_url": "10.0.0.2:8000"}, {"branch": ""}, {"public_url": "q.example"}, {"idle_s": 0}],
 )
 def test_bad_settings_are_refused_with_a_reason(changes: dict[str, object]) -> None:
     """A setting the kiosk cannot work with stops it at start, naming the option."""

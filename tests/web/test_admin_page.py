@@ -66,6 +66,27 @@ def test_a_new_display_gets_a_working_link(api: Api, new_context: Callable[[], B
     expect(display.locator("#connection")).to_have_attribute("data-state", "online")
 
 
+def test_an_admin_pairs_a_device_by_its_code_in_the_readers_language(
+    api: Api, new_context: Callable[[], BrowserContext]
+) -> None:
+    """The pairing form approves a device's code (the device then claims its token); a wrong code is explained."""
+    asked = api.http.post("/api/pairing", json={"kind": "kiosk", "branch": "main"}).json()
+    page = new_context().new_page()
+    log_in(page, api.url, "admin", path="/admin")
+    page.click('.tabs a[data-tab="devices"]')
+    form = page.locator("#pair-form")
+    form.locator('input[name="code"]').fill("000000" if asked["code"] != "000000" else "000001")
+    form.locator('input[name="name"]').fill("kiosk-hall-9")
+    form.locator('button[type="submit"]').click()
+    expect(page.locator("#pair-result")).to_contain_text("No such pairing code")
+    form.locator('input[name="code"]').fill(asked["code"])
+    form.locator('input[name="name"]').fill("kiosk-hall-9")
+    form.locator('button[type="submit"]').click()
+    expect(page.locator("#pair-result")).to_contain_text("Paired: kiosk-hall-9 (kiosk)")
+    claimed = api.http.post("/api/pairing/claim", json={"claim": asked["claim"]})
+    assert claimed.status_code == 200 and claimed.json()["name"] == "kiosk-hall-9"
+
+
 def test_a_manager_reads_everything_but_changes_only_notices_and_reactivations(
     api: Api, new_context: Callable[[], BrowserContext]
 ) -> None:

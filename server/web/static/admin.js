@@ -322,6 +322,30 @@
         }
       });
     }
+    if ($("pair-form")) {
+      // Pairing: the device shows a code, the admin names it here; the device then fetches its own
+      // token (no token is ever shown or copied).
+      $("pair-form").addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const form = event.target;
+        const body = { code: form.elements.code.value.replace(/\s+/g, ""), name: form.elements.name.value.trim() };
+        const result = await N.api("POST", branchPath("/pairing"), body);
+        const line = $("pair-result");
+        if (result.status === 201) {
+          line.textContent = t("admin.paired", { name: result.data.name, role: result.data.role });
+          line.dataset.kind = "ok";
+          N.say(line.textContent, "ok");
+          form.reset();
+          loadUsers();
+        } else {
+          const error = result.data && result.data.error;
+          line.textContent = result.status === 404 ? t("admin.pair_unknown") : N.errorText(error);
+          line.dataset.kind = "error";
+          N.say(line.textContent, "error");
+        }
+        line.hidden = false;
+      });
+    }
     if ($("device-form")) {
       $("device-form").addEventListener("submit", async (event) => {
         event.preventDefault();
