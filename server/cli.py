@@ -53,6 +53,9 @@ def serve(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             access_log=False,
             ws_per_message_deflate=False,
+            ws_max_size=settings.ws_max_message_bytes,
+            # The app reads X-Forwarded-For itself, from NEXTUP_TRUSTED_PROXIES only (server.proxies).
+            proxy_headers=False,
         )
     finally:
         if embedded:
