@@ -163,7 +163,7 @@ class Accounts:
         self.redis = redis
         self.hasher = password_hasher()
         #: Every hash goes through it: bounded, in its own threads, trusted logins first.
-        self.gate = gate or HashingGate()
+        self.gate = gate or HashingGate(lanes=ARGON2_PARALLELISM)
         self.throttle = LoginThrottle(redis)
 
     async def create(

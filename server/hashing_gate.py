@@ -2,10 +2,12 @@
 
 An argon2 hash costs tens of milliseconds of CPU and 64 MiB; a flood of logins handed to the
 default thread pool queued first-come first-served, so the real admin waited behind every guess.
-``HashingGate`` runs at most ``slots`` hashes at once (one per CPU core) in a thread pool of its
-own, and lets the waiting attempts in by ``Priority`` first, then in order of arrival: an address
-that logged in to the account before, then clients with no recent failure, then failing clients
-(clients already throttled never get here: ``server.login_throttle`` refuses them before). At most
+``HashingGate`` runs at most ``slots`` hashes at once in a thread pool of its own (by default one
+per ``lanes`` CPU cores: one argon2 hash already computes its lanes on as many threads, so more
+hashes at once would only make each slower and hold 64 MiB more each), and lets the waiting
+attempts in by ``Priority`` first, then in order of arrival: an address that logged in to the
+account before, then clients with no recent failure, then failing clients (clients already
+throttled never get here: ``server.login_throttle`` refuses them before). At most
 ``max_waiting`` attempts wait; one more is refused at once (``GateFull``), unless it outranks a
 waiter, in which case the newest waiter of the lowest priority is refused in its place. So a
 trusted login waits at most for the hashes in progress and the trusted ones ahead of it.
@@ -46,8 +48,8 @@ class GateFull(NextUpError):
 
 
 class HashingGate:
-    def __init__(self, slots: int | None = None, max_waiting: int | None = None) -> None:
-        self.slots = slots or os.cpu_count() or 1
+    def __init__(self, slots: int | None = None, max_waiting: int | None = None, lanes: int = 1) -> None:
+        self.slots = slots or max(1, (os.cpu_count() or 1) // lanes)
         self.max_waiting = self.slots * WAITING_PER_SLOT if max_waiting is None else max_waiting
         self._free = self.slots
         self._waiting: tuple[deque[asyncio.Future[None]], ...] = tuple(deque() for _ in Priority)
