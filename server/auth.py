@@ -34,8 +34,8 @@ TOKEN_PREFIX = "nxt1"
 _CACHE_LIMIT = 50_000
 
 #: argon2id parameters, written out so that a library upgrade cannot change them silently: the
-#: argon2-cffi defaults, RFC 9106's second recommended option (3 passes, 64 MiB, 4 lanes). One hash
-#: takes about 50-100 ms of one core here; the hashing gate bounds how many run at once.
+#: argon2-cffi defaults, RFC 9106's second recommended option (3 passes, 64 MiB, 4 lanes). The gate
+#: (``server.hashing_gate``) bounds how many run at once.
 ARGON2_TIME_COST = 3
 ARGON2_MEMORY_KIB = 64 * 1024
 ARGON2_PARALLELISM = 4

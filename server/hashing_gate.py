@@ -27,8 +27,8 @@ from server.errors import NextUpError
 
 T = TypeVar("T")
 
-#: Attempts waiting per hashing slot at most; more are refused at once (429). With hashes of
-#: 50-150 ms this keeps the wait of the last one admitted near a second.
+#: Attempts waiting per hashing slot at most; more are refused at once (429), so a queued attempt
+#: waits at most this many hashes (plus those of more trusted attempts arriving meanwhile).
 WAITING_PER_SLOT = 8
 
 
