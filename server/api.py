@@ -21,7 +21,7 @@ from server.http import JSONResponse, bool_field, read_json, text_field
 from server.rules import TicketStatus
 from server.sessions import Revocations
 from server.settings import Settings
-from server.store import Actor, QueueStore
+from server.store import Actor, IssueLimit, QueueStore
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _NUMBER = re.compile(r"^[A-Z]{1,2}[0-9]{1,6}$")
@@ -122,7 +122,8 @@ async def login(request: Request) -> Response:
     password = text_field(data, "password", max_length=1024)
     if not _USERNAME.match(username):
         raise unauthorized("Wrong username or password")
-    role, branch, counters = await ctx.accounts.authenticate(username, password)
+    address = request.client.host if request.client else ""
+    role, branch, counters = await ctx.accounts.authenticate(username, password, address)
     ttl = ctx.settings.session_ttl_s if role in PEOPLE else ctx.settings.device_token_ttl_s
     identity = Identity(username, role, branch, counters, time.time() + ttl, secrets.token_urlsafe(12))
     await ctx.revocations.remember(username, identity.session, identity.expires)
@@ -210,8 +211,17 @@ async def issue_ticket(request: Request) -> Response:
     idempotency_key = request.headers.get("idempotency-key", "")
     if idempotency_key and not _IDEMPOTENCY_KEY.match(idempotency_key):
         raise invalid_field("Idempotency-Key", "Idempotency-Key must be 1-100 letters, digits or ._:-")
-    ticket = await store.issue_ticket(service, priority, actor_of(identity, request), idempotency_key)
+    ticket = await store.issue_ticket(
+        service, priority, actor_of(identity, request), idempotency_key, kiosk_limit(identity, ctx.settings)
+    )
     return JSONResponse(ticket, 201)
+
+
+def kiosk_limit(identity: Identity, settings: Settings) -> IssueLimit | None:
+    """The rate limit of a kiosk account's issues (HTTP and kiosk socket share it); None for people."""
+    if identity.role != Role.KIOSK or settings.kiosk_tickets_per_minute <= 0:
+        return None
+    return IssueLimit(identity.username, settings.kiosk_tickets_per_minute)
 
 
 async def get_ticket(request: Request) -> Response:

@@ -27,8 +27,10 @@ from server.metrics import dashboard
 from server.metrics import routes as metrics_routes
 from server.metrics.consumer import MetricsConsumer
 from server.metrics.estimate import WaitEstimator
+from server.proxies import proxy_middleware
 from server.sessions import Revocations
 from server.settings import Settings
+from server.socket_limit import SocketCap
 from server.store import QueueStore
 from server.web import admin, complaints, counter, login, staff_ws
 from server.web.security_headers import SecurityHeaders
@@ -48,6 +50,7 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             redis = Redis.from_url(redis_url, decode_responses=True, max_connections=256)
             stack.push_async_callback(redis.aclose)
             accounts = Accounts(redis)
+            stack.callback(accounts.gate.close)
             store = QueueStore(redis, branch, clock or SystemClock())
             config = BranchConfig(store)
             await config.seed(branch)
@@ -110,6 +113,12 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             *feedback.ROUTES,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[Middleware(SecurityHeaders), Middleware(TicketLookupGuard)],
+        middleware=[
+            # The real client address first: every limit below is keyed by it.
+            *proxy_middleware(settings.trusted_proxies),
+            Middleware(SocketCap, limit=settings.max_sockets_per_address),
+            Middleware(SecurityHeaders),
+            Middleware(TicketLookupGuard),
+        ],
         lifespan=lifespan,
     )

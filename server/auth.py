@@ -28,11 +28,20 @@ from redis.asyncio import Redis
 
 from server import keys
 from server.errors import ApiError, forbidden, unauthorized
+from server.hashing_gate import GateFull, HashingGate, Priority
+from server.login_throttle import LoginThrottle
 from server.sessions import Revocations
 
 TOKEN_PREFIX = "nxt1"
 #: Verified tokens kept in memory so a request does not recompute the HMAC; bounded.
 _CACHE_LIMIT = 50_000
+
+#: argon2id parameters, written out so that a library upgrade cannot change them silently: the
+#: argon2-cffi defaults, RFC 9106's second recommended option (3 passes, 64 MiB, 4 lanes). The gate
+#: (``server.hashing_gate``) bounds how many run at once.
+ARGON2_TIME_COST = 3
+ARGON2_MEMORY_KIB = 64 * 1024
+ARGON2_PARALLELISM = 4
 
 
 class Role(str, Enum):
@@ -158,16 +167,26 @@ class TokenSigner:
         raise unauthorized("The token is invalid; log in again")
 
 
+def password_hasher() -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_KIB, parallelism=ARGON2_PARALLELISM,
+        hash_len=32, salt_len=16,
+    )  # fmt: skip
+
+
 class Accounts:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, gate: HashingGate | None = None) -> None:
         self.redis = redis
-        self.hasher = PasswordHasher()
+        self.hasher = password_hasher()
+        #: Every hash goes through it: bounded, in its own threads, trusted logins first.
+        self.gate = gate or HashingGate(lanes=ARGON2_PARALLELISM)
+        self.throttle = LoginThrottle(redis)
 
     async def create(
         self, username: str, password: str, role: Role, branch: str, counters: list[str], *, only_if_new: bool
     ) -> bool:
         """Store an account; with ``only_if_new`` an existing account is left alone (returns False)."""
-        hashed = await asyncio.to_thread(self.hasher.hash, password)
+        hashed = await self.gate.run(Priority.KNOWN, self.hasher.hash, password)
         key = keys.user(username)
         if only_if_new:
             if not await self.redis.hsetnx(key, "password_hash", hashed):
@@ -211,7 +230,7 @@ class Accounts:
     ) -> None:
         fields: dict[Any, Any] = {}
         if password is not None:
-            fields["password_hash"] = await asyncio.to_thread(self.hasher.hash, password)
+            fields["password_hash"] = await self.gate.run(Priority.KNOWN, self.hasher.hash, password)
         if disabled is not None:
             fields["disabled"] = "1" if disabled else "0"
         if counters is not None:
@@ -221,34 +240,29 @@ class Accounts:
         if password is not None or disabled is False:
             await self.redis.delete(keys.login_failures(username))
 
-    async def authenticate(self, username: str, password: str) -> tuple[Role, str, frozenset[str]]:
-        """Check a password; LOGIN_FAILURE_LIMIT failures in a row lock the account for a while."""
-        failures_key = keys.login_failures(username)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(keys.user(username))
-            pipe.get(failures_key)
-            pipe.ttl(failures_key)
-            record, failures, ttl = await pipe.execute()
-        if int(failures or 0) >= keys.LOGIN_FAILURE_LIMIT:
-            minutes = max(1, (int(ttl) + 59) // 60)
-            raise ApiError(429, "locked", f"Too many failed logins: the account is locked for {minutes} more minutes")
+    async def authenticate(self, username: str, password: str, address: str) -> tuple[Role, str, frozenset[str]]:
+        """Check a password from a client ``address``, throttled by ``login_throttle`` before any hashing."""
+        priority = await self.throttle.check(username, address)
+        record = await self.redis.hgetall(keys.user(username))
         ok = False
-        if record and record.get("disabled") != "1" and "role" in record:
-            try:
-                ok = await asyncio.to_thread(self.hasher.verify, record["password_hash"], password)
-            except (VerificationError, InvalidHashError):
-                ok = False
-        else:
-            # Hash anyway so that a missing account takes as long as a wrong password.
-            await asyncio.to_thread(self.hasher.hash, password)
+        try:
+            if record and record.get("disabled") != "1" and "role" in record:
+                try:
+                    ok = await self.gate.run(priority, self.hasher.verify, record["password_hash"], password)
+                except (VerificationError, InvalidHashError):
+                    ok = False
+            else:
+                # Hash anyway so that a missing account takes as long as a wrong password.
+                await self.gate.run(priority, self.hasher.hash, password)
+        except GateFull as exc:
+            raise ApiError(
+                429, "rate_limited", "Too many logins are being checked right now; try again in a second",
+                retry_after_s=1,
+            ) from exc
         if not ok:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incr(failures_key)
-                pipe.expire(failures_key, keys.LOGIN_LOCK_S)
-                await pipe.execute()
+            await self.throttle.failed(username, address)
             raise unauthorized("Wrong username or password")
-        if failures:
-            await self.redis.delete(failures_key)
+        await self.throttle.succeeded(username, address)
         counters = frozenset(str(c) for c in str(record.get("counters", "")).split(",") if c)
         return Role(record["role"]), str(record.get("branch", "")), counters
 

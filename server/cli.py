@@ -69,6 +69,9 @@ def serve(args: argparse.Namespace) -> int:
             log_config=uvicorn_log_config(),
             access_log=False,
             ws_per_message_deflate=False,
+            ws_max_size=settings.ws_max_message_bytes,
+            # The app reads X-Forwarded-For itself, from NEXTUP_TRUSTED_PROXIES only (server.proxies).
+            proxy_headers=False,
         )
     finally:
         if embedded:

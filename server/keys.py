@@ -121,14 +121,53 @@ def user_sessions(username: str) -> str:
 #: Pub/sub channel telling every server process about a revoked session at once.
 REVOCATIONS_CHANNEL = f"{ROOT}:revocations"
 
-#: Failed logins that lock an account, and for how long (seconds) they are counted / it stays locked.
-LOGIN_FAILURE_LIMIT = 5
-LOGIN_LOCK_S = 15 * 60
+# --- login throttling (``server.login_throttle``): delays that grow with each failure, per client
+# address and per account from an address, instead of locking an account anyone can lock -------------
+
+#: Failed logins from one address (on any accounts) before its attempts are delayed; a hall's staff
+#: often share one NAT address.
+LOGIN_FREE_FAILURES_PER_ADDRESS = 20
+#: Failed logins on one account from one address before that pair's attempts are delayed.
+LOGIN_FREE_FAILURES_PER_ACCOUNT = 5
+#: The delay after the last free failure, in seconds; it doubles with each further failure ...
+LOGIN_FIRST_DELAY_S = 15
+#: ... up to this.
+LOGIN_MAX_DELAY_S = 15 * 60
+#: Failures of an address (or of an account from it) are forgotten this long after the last one.
+LOGIN_FAILURES_KEPT_S = 3600
+#: Failures on one account from all addresses within LOGIN_ACCOUNT_WINDOW_S after which only
+#: addresses that logged in to it before (its known addresses) may try, until the window ends:
+#: distributed guessing gets at most this many tries an hour.
+LOGIN_ACCOUNT_FAILURE_LIMIT = 100
+LOGIN_ACCOUNT_WINDOW_S = 3600
+#: An address that logged in to an account stays known for it this long after its last login ...
+LOGIN_KNOWN_ADDRESS_S = 30 * 86400
+#: ... and an account remembers at most this many (the most recent).
+LOGIN_KNOWN_ADDRESSES_MAX = 50
 
 
 def login_failures(username: str) -> str:
-    """String counter: recent failed logins of an account; expires LOGIN_LOCK_S after the last."""
+    """String counter: failed logins on an account from any address in the current
+    LOGIN_ACCOUNT_WINDOW_S window (the key expires when the window ends)."""
     return f"{ROOT}:login_failures:{username}"
+
+
+def login_address_failures(address: str) -> str:
+    """Hash: failed logins from a client address on any account (``n``) and the last one's time
+    (``last_ms``); expires LOGIN_FAILURES_KEPT_S after the last."""
+    return f"{ROOT}:login_failures_from:{address}"
+
+
+def login_account_address_failures(username: str, address: str) -> str:
+    """Hash: failed logins on an account from one address (``n``, ``last_ms``); expires
+    LOGIN_FAILURES_KEPT_S after the last; a successful login from the address deletes it."""
+    return f"{ROOT}:login_failures:{username}:from:{address}"
+
+
+def login_known_addresses(username: str) -> str:
+    """Sorted set: addresses that logged in to an account -> time of the last login (ms); entries
+    older than LOGIN_KNOWN_ADDRESS_S and beyond the newest LOGIN_KNOWN_ADDRESSES_MAX are dropped."""
+    return f"{ROOT}:login_known:{username}"
 
 
 def signing_secret() -> str:

@@ -37,7 +37,8 @@ Kiosk -> server:
 Each kiosk may issue at most ``NEXTUP_KIOSK_TICKETS_PER_MINUTE`` tickets (default
 ``settings.DEFAULT_KIOSK_TICKETS_PER_MINUTE``; 0 turns the limit off) in any 60 seconds, counted in Redis so the
 limit holds whichever server process the kiosk reaches; a repeated request id does not count
-twice. Close codes are ``events.CloseCode``.
+twice. The issue script checks and counts it (``store.IssueLimit``) in the same window as a kiosk
+account's ``POST /api/branches/{branch}/tickets``. Close codes are ``events.CloseCode``.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ from server.fanout import Fanout, Subscription
 from server.metrics import estimate
 from server.pairing import presented_token
 from server.socket_session import admit, close_quietly, run_together
-from server.store import Actor, QueueStore
+from server.store import Actor, IssueLimit, QueueStore
 
 log = logging.getLogger("nextup.kiosk")
 
@@ -77,17 +78,15 @@ SILENCE_LIMIT_S = 20.0
 REFRESH_MIN_INTERVAL_S = 0.5
 #: Longest time between two recomputations, for changes no event announces (closing time).
 REFRESH_EVERY_S = 30.0
-RATE_WINDOW_S = 60
 #: Largest message a kiosk may send; real ones are under 300 bytes.
 MAX_MESSAGE_CHARS = 4096
 
+#: Replies waiting to go out at most: a kiosk that sends but does not read is dropped (4429)
+#: instead of making the server queue without bound.
+MAX_PENDING_REPLIES = 256
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
-RATE_LIMITED = {
-    "code": "rate_limited",
-    "message": "This kiosk has issued many tickets in the last minute; please wait a moment and try again.",
-    "message_zh": "本机取号过于频繁，请稍候再试。",
-}
 UNAVAILABLE = {
     "code": "unavailable",
     "message": "The queue system is unavailable; no ticket was issued. Please try again shortly.",
@@ -151,11 +150,16 @@ async def services_message(store: QueueStore) -> dict[str, Any]:
             "allow_priority": branch.allow_priority}  # fmt: skip
 
 
+class _TooSlow(Exception):
+    """The kiosk does not read its replies."""
+
+
 class KioskConnection:
     """One kiosk's socket: a writer, a services refresher and a receiver, ended together."""
 
     def __init__(
-        self, websocket: WebSocket, store: QueueStore, identity: Identity, subscription: Subscription, limit: int
+        self, websocket: WebSocket, store: QueueStore, identity: Identity, subscription: Subscription,
+        limit: IssueLimit | None,
     ) -> None:
         self.websocket = websocket
         self.store = store
@@ -170,7 +174,12 @@ class KioskConnection:
         self._wake = asyncio.Event()
 
     def _post(self, message: dict[str, Any]) -> None:
-        self._replies.append(events.encode(message))
+        self._queue_reply(events.encode(message))
+
+    def _queue_reply(self, text: str) -> None:
+        if len(self._replies) >= MAX_PENDING_REPLIES:
+            raise _TooSlow
+        self._replies.append(text)
         self._wake.set()
 
     async def serve(self) -> None:
@@ -178,7 +187,7 @@ class KioskConnection:
         await self.websocket.send_text(first)
         # The refresher reads the subscription: an overflow ends it.
         ended = await run_together(self.subscription, self._refresh(first), self._write(), self._receive())
-        if self.subscription.overflowed:
+        if self.subscription.overflowed or isinstance(ended.error(2), _TooSlow):
             await close_quietly(self.websocket, CloseCode.TOO_SLOW, "too slow; reconnect")
         elif ended.result(2) == "silent":
             await close_quietly(self.websocket, CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
@@ -230,7 +239,7 @@ class KioskConnection:
             elif kind == "health" and data is not None:
                 await self._health(data)
             elif kind == events.MessageType.PING:
-                self._replies.append(events.PONG_TEXT)
+                self._queue_reply(events.PONG_TEXT)
                 self._wake.set()
             elif kind != events.MessageType.PONG:
                 self._post({"type": "error", "error": _bad("Send a JSON object with type issue, health or ping")})
@@ -243,15 +252,11 @@ class KioskConnection:
         refusal = self._check_request(data)
         if refusal is None:
             try:
-                if await self._over_limit(request_id):
-                    refusal = RATE_LIMITED
-                else:
-                    ticket = await self.store.issue_ticket(
-                        data["service"], data.get("priority") is True, self.actor, idempotency_key=request_id
-                    )
-                    await self._count(request_id)
-                    self._post({"type": "issued", "request_id": request_id, "ticket": ticket})
-                    return
+                ticket = await self.store.issue_ticket(
+                    data["service"], data.get("priority") is True, self.actor, request_id, self.limit
+                )
+                self._post({"type": "issued", "request_id": request_id, "ticket": ticket})
+                return
             except ApiError as exc:
                 refusal = refusal_of(exc)
             except RedisError as exc:
@@ -272,30 +277,6 @@ class KioskConnection:
             return {"code": "invalid_field", "message": "This branch does not issue priority tickets",
                     "message_zh": "本网点不提供优先号。"}  # fmt: skip
         return None
-
-    async def _over_limit(self, request_id: str) -> bool:
-        if self.limit <= 0:
-            return False
-        branch = self.store.branch.id
-        key = keys.kiosk_issues(branch, self.identity.username)
-        now_ms = int(time.time() * 1000)
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(key, 0, now_ms - RATE_WINDOW_S * 1000)
-            pipe.zcard(key)
-            pipe.zscore(key, request_id)
-            pipe.exists(keys.idempotency(branch, request_id))
-            _, count, counted, replay = await pipe.execute()
-        # A repeated request gets its ticket back: it was counted (or allowed) the first time.
-        return counted is None and not replay and int(count) >= self.limit
-
-    async def _count(self, request_id: str) -> None:
-        if self.limit <= 0:
-            return
-        key = keys.kiosk_issues(self.store.branch.id, self.identity.username)
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {request_id: int(time.time() * 1000)})
-            pipe.expire(key, RATE_WINDOW_S + 1)
-            await pipe.execute()
 
     async def _health(self, data: dict[str, Any]) -> None:
         try:
@@ -341,7 +322,9 @@ async def kiosk_socket(websocket: WebSocket) -> None:
         code = CloseCode.UNAUTHORIZED if exc.status == 401 else CloseCode.FORBIDDEN
         await websocket.close(code, exc.message[:120])
         return
-    limit = ctx.settings.kiosk_tickets_per_minute
+    per_minute = ctx.settings.kiosk_tickets_per_minute
+    # Also for an admin token here (testing a kiosk); over HTTP only kiosk accounts are limited.
+    limit = IssueLimit(identity.username, per_minute) if per_minute > 0 else None
     with fanout.subscribe(branch) as subscription:
         connection = KioskConnection(websocket, ctx.store, identity, subscription, limit)
         try:

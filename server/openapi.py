@@ -627,8 +627,11 @@ def error_responses() -> dict[str, Schema]:
             error_schema({"const": "invalid_field"}, required=["field"]),
         ),
         "TooManyFailures": response(
-            "Too many failed logins in a row: the account is locked for a while.",
-            error_schema({"enum": ["locked", "rate_limited"]}),
+            "Too many attempts: failed logins from this address, logins being checked at once, "
+            "lookups of unknown tickets, or a kiosk's tickets in the last minute. Retry after "
+            "`Retry-After` seconds.",
+            error_schema({"const": "rate_limited"}),
+            headers={"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
         ),
         "Unavailable": response(
             "The queue store (Redis) cannot be reached; try again shortly.",
@@ -753,8 +756,11 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
                 "login", "Log in; returns a bearer token", returns(200, "Login", "Logged in."),
                 [*body_errors, 401, 422, 429, 503], body="LoginRequest", tag="accounts",
                 description="Tokens of people (admin, manager, staff) last 12 h, of devices (kiosk, "
-                "display) 366 days. A wrong username or password is 401; five in a row lock the "
-                "account for 15 minutes (429 locked).",
+                "display) 366 days. A wrong username or password is 401. Failures throttle the "
+                "client's address, never lock the account: after 5 failures on an account from one "
+                "address (20 on any accounts), its attempts are refused with 429 rate_limited and "
+                "Retry-After, before any password check, for 15 s doubling with each further "
+                "failure up to 15 minutes.",
             )
         },
         "/api/logout": {
@@ -828,7 +834,7 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
             "parameters": [p_branch],
             "post": operation(
                 "issueTicket", "Issue a ticket (取号)", returns(201, "Ticket", "Issued (or replayed)."),
-                [*body_errors, 401, 403, 404, 422, 503],
+                [*body_errors, 401, 403, 404, 422, 429, 503],
                 roles=[Role.ADMIN, Role.MANAGER, Role.STAFF, Role.KIOSK], body="NewTicket", tag="tickets",
                 parameters=[idempotency_key],
                 conflicts=conflict(
@@ -836,6 +842,10 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
                     "The branch is closed, stops issuing before closing, or the service's daily cap is "
                     "reached; message_zh has the Chinese text for the kiosk.",
                 ),
+                description="A kiosk account may issue at most NEXTUP_KIOSK_TICKETS_PER_MINUTE tickets "
+                "in any 60 s, counted with its kiosk socket's; more are 429 rate_limited (with "
+                "message_zh and Retry-After). A repeated Idempotency-Key returns its ticket and does "
+                "not count again.",
             ),
         },
         "/api/branches/{branch}/tickets/{ticket}": {

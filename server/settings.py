@@ -6,6 +6,7 @@ Everything a branch configures (services, counters, hours) lives in the branch T
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -62,7 +63,22 @@ _PHONE_NUMBERS = {
     "NEXTUP_COMPLAINT_ANSWER_TARGET_H": ("complaint_answer_target_h", float),
     "NEXTUP_COMPLAINT_PHONE_DAYS": ("complaint_phone_days", float),
 }
-_NUMBERS = {"NEXTUP_KIOSK_TICKETS_PER_MINUTE": ("kiosk_tickets_per_minute", int)}
+#: Largest websocket message a client may send, in bytes (NEXTUP_WS_MAX_MESSAGE_BYTES): a larger one
+#: closes the socket with 1009. Real messages are under 1 KiB; at least ``MIN_WS_MESSAGE_BYTES``.
+DEFAULT_WS_MAX_MESSAGE_BYTES = 64 * 1024
+MIN_WS_MESSAGE_BYTES = 4096
+
+#: Open websockets one client address may hold on one server process (NEXTUP_MAX_SOCKETS_PER_ADDRESS);
+#: 0 = no limit. A hall's phones, kiosks and displays often share one NAT address: 200 covers a
+#: crowded hall (every waiting customer's phone plus the devices) while a single attacker can no
+#: longer hold thousands of sockets.
+DEFAULT_MAX_SOCKETS_PER_ADDRESS = 200
+
+_NUMBERS = {
+    "NEXTUP_KIOSK_TICKETS_PER_MINUTE": ("kiosk_tickets_per_minute", int),
+    "NEXTUP_WS_MAX_MESSAGE_BYTES": ("ws_max_message_bytes", int),
+    "NEXTUP_MAX_SOCKETS_PER_ADDRESS": ("max_sockets_per_address", int),
+}
 
 
 def _numbers(environ: Mapping[str, str], table: Mapping[str, tuple[str, type]], problems: list[str]) -> dict[str, Any]:
@@ -99,6 +115,21 @@ def _private_file_text(path: str, variable: str, problems: list[str]) -> str | N
         problems.append(f"{variable}={path}: the token must have at least 16 characters")
         return None
     return text
+
+
+def _networks(environ: Mapping[str, str], variable: str, problems: list[str]) -> tuple[str, ...]:
+    """A comma list of IP addresses or CIDR networks; every entry that is neither goes to ``problems``."""
+    entries: list[str] = []
+    for entry in (e.strip() for e in environ.get(variable, "").split(",")):
+        if not entry:
+            continue
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            problems.append(f"{variable}: {entry!r} is not an IP address or network (CIDR)")
+            continue
+        entries.append(str(network) if "/" in entry else entry)
+    return tuple(entries)
 
 
 def load_phone_settings(environ: Mapping[str, str]) -> PhoneSettings:
@@ -141,6 +172,13 @@ class Settings:
     #: Bearer token a Prometheus scraper sends to ``GET /metrics``, read from the file named by
     #: NEXTUP_METRICS_TOKEN_FILE (readable by its owner only); None: managers' and admins' tokens only.
     metrics_token: str | None = None
+    #: Largest websocket message a client may send, in bytes; larger closes with 1009.
+    ws_max_message_bytes: int = DEFAULT_WS_MAX_MESSAGE_BYTES
+    #: Open websockets per client address on one process; 0 = no limit.
+    max_sockets_per_address: int = DEFAULT_MAX_SOCKETS_PER_ADDRESS
+    #: Addresses or CIDR networks of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are
+    #: believed (NEXTUP_TRUSTED_PROXIES, comma list); empty = none: the TCP peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 def load_settings(data_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -154,6 +192,9 @@ def load_settings(data_dir: Path | None = None, environ: Mapping[str, str] | Non
     retention = _numbers(env, _RETENTION_NUMBERS, problems)
     metrics_token = _private_file_text(env.get("NEXTUP_METRICS_TOKEN_FILE", "").strip(), "NEXTUP_METRICS_TOKEN_FILE",
                                        problems)  # fmt: skip
+    if 0 <= numbers.get("ws_max_message_bytes", MIN_WS_MESSAGE_BYTES) < MIN_WS_MESSAGE_BYTES:
+        problems.append(f"NEXTUP_WS_MAX_MESSAGE_BYTES: expected at least {MIN_WS_MESSAGE_BYTES}")
+    proxies = _networks(env, "NEXTUP_TRUSTED_PROXIES", problems)
     if problems:
         raise ConfigError(problems)
     settings = Settings(
@@ -166,5 +207,6 @@ def load_settings(data_dir: Path | None = None, environ: Mapping[str, str] | Non
         phone=PhoneSettings(**phone),
         retention=Retention(**retention),
         metrics_token=metrics_token,
+        trusted_proxies=proxies,
     )
     return replace(settings, **numbers)

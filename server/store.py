@@ -49,6 +49,20 @@ class Actor:
 NOBODY = Actor("")
 
 
+@dataclass(frozen=True)
+class IssueLimit:
+    """At most ``per_window`` tickets issued by one kiosk account in any ``window_s`` (sliding)."""
+
+    kiosk: str
+    per_window: int
+    window_s: int = 60
+
+
+#: The kiosk rate limit's refusal, over HTTP (429) and on the kiosk socket alike.
+RATE_LIMITED_MESSAGE = "This kiosk has issued many tickets in the last minute; please wait a moment and try again."
+RATE_LIMITED_MESSAGE_ZH = "本机取号过于频繁，请稍候再试。"
+
+
 def new_ticket_id() -> str:
     """128 random bits: unique forever in practice and unguessable (it is the key of the phone page)."""
     return secrets.token_urlsafe(16)
@@ -95,6 +109,8 @@ class QueueStore:
                 message_zh=f"{service.name_zh}今日号票已取完（限{result['cap']}张）。",
                 state="sold_out",
             )
+        if code == "rate_limited":
+            return ApiError(429, code, RATE_LIMITED_MESSAGE, message_zh=RATE_LIMITED_MESSAGE_ZH, **result)
         template = _MESSAGES.get(code) or code
         return ApiError(409, code, template.format(**context, **result), **result)
 
@@ -121,7 +137,10 @@ class QueueStore:
             estimate = rules.estimated_wait_s(ahead, handling, position["open_counters"])
         return {**ticket, "ahead": ahead, "estimated_wait_s": estimate}
 
-    async def issue_ticket(self, service_id: str, priority: bool, actor: Actor, idempotency_key: str = "") -> Json:
+    async def issue_ticket(
+        self, service_id: str, priority: bool, actor: Actor, idempotency_key: str = "", limit: IssueLimit | None = None
+    ) -> Json:
+        """Issue a ticket; ``limit`` is checked and counted in the same script run (429 ``rate_limited``)."""
         service = self.branch.services[service_id]
         refusal = rules.issue_refusal(self.branch, service_id, self.clock.now())
         if refusal:
@@ -140,6 +159,9 @@ class QueueStore:
                 service.daily_cap,
                 idempotency_key,
                 keys.IDEMPOTENCY_TTL_S,
+                limit.kiosk if limit else "",
+                limit.per_window if limit else 0,
+                limit.window_s * 1000 if limit else 0,
             )
             if result.get("error") != "id_collision":
                 break

@@ -86,14 +86,15 @@ def test_logout_ends_the_token(api: Api) -> None:
     assert api.counter_as(token, "2", "call-next").status_code == 401
 
 
-def test_repeated_failed_logins_lock_the_account(api: Api) -> None:
-    """Five wrong passwords lock the account: even the right one is refused for a while (429)."""
+def test_repeated_failed_logins_throttle_the_address(api: Api) -> None:
+    """Five wrong passwords from one address: its next attempt, even the right one, waits (429 + Retry-After)."""
     api.user("sun", "staff", ["2"])
     for _ in range(5):
         assert api.http.post("/api/login", json={"username": "sun", "password": "wrong-pass"}).status_code == 401
-    locked = api.http.post("/api/login", json={"username": "sun", "password": "pw-sun-123"})
-    assert locked.status_code == 429
-    assert locked.json()["error"]["code"] == "locked"
+    throttled = api.http.post("/api/login", json={"username": "sun", "password": "pw-sun-123"})
+    assert throttled.status_code == 429
+    assert throttled.json()["error"]["code"] == "rate_limited"
+    assert int(throttled.headers["Retry-After"]) >= 1
 
 
 def test_a_second_member_of_staff_cannot_take_a_taken_counter(api: Api) -> None:

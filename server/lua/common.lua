@@ -17,6 +17,7 @@ local function k_open_counters() return P .. 'open_counters' end
 local function k_audit() return P .. 'audit' end
 local function k_config() return P .. 'config' end
 local function k_notice() return P .. 'notice' end
+local function k_kiosk_issues(device) return P .. 'kiosk_issues:' .. device end
 
 -- Every script's first ARGVs: now in ms, now as ISO 8601 with the branch's offset, the actor
 -- (username or device), the branch id, the event stream's approximate maximum length, the

@@ -25,7 +25,9 @@ def safe_next(value: str | None) -> str:
     return "/counter"
 
 
-def login_page(request: Request, error: str = "", status: int = 200) -> Response:
+def login_page(
+    request: Request, error: str = "", status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     lang = page_language(request)
     response = templates.TemplateResponse(
         request,
@@ -33,6 +35,7 @@ def login_page(request: Request, error: str = "", status: int = 200) -> Response
         {"lang": lang, "t": lambda key: translate(key, lang), "error": error,
          "next": safe_next(request.query_params.get("next"))},
         status_code=status,
+        headers=headers,
     )
     response.set_cookie(LANG_COOKIE, lang, samesite="strict", max_age=365 * 86400)
     return response
@@ -51,11 +54,15 @@ async def login_submit(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=5)
     username = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))[:1024]
+    address = request.client.host if request.client else ""
     try:
-        role, branch, counters = await ctx.accounts.authenticate(username, password)
+        role, branch, counters = await ctx.accounts.authenticate(username, password, address)
     except ApiError as exc:
-        key = "login.locked" if exc.code == "locked" else "login.failed"
-        return login_page(request, translate(key, lang), exc.status)
+        if exc.code == "rate_limited":
+            wait_s = str(exc.extra.get("retry_after_s", 1))
+            message = translate("login.throttled", lang).format(seconds=wait_s)
+            return login_page(request, message, exc.status, {"Retry-After": wait_s})
+        return login_page(request, translate("login.failed", lang), exc.status)
     if role not in PEOPLE:
         return login_page(request, translate("login.failed", lang), 401)
     identity = Identity(username, role, branch, counters, time.time() + ctx.settings.session_ttl_s,
