@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import admin_api, devices, display_ws, feedback, kiosk_ws, openapi, phone
+from server.account_cache import AccountCache
 from server.api import ROUTES, Context
 from server.auth import Accounts, TokenSigner, bootstrap_admin, load_signing_secret
 from server.branch_config import BranchConfig
@@ -56,6 +57,10 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             revocations = Revocations(redis)
             await revocations.start()
             stack.push_async_callback(revocations.stop)
+            account_cache = AccountCache(redis)
+            await account_cache.start()
+            stack.push_async_callback(account_cache.stop)
+            revocations.listeners.append(account_cache.session_ended)
             signer = TokenSigner(await load_signing_secret(redis), revocations)
             generated = await bootstrap_admin(accounts, settings.data_dir, settings.admin_password)
             if generated:
@@ -72,6 +77,7 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
                 signer=signer,
                 revocations=revocations,
                 config=config,
+                account_cache=account_cache,
             )
             app.state.fanout = fanout = await Fanout.start(redis_url, [branch.id])
             stack.push_async_callback(fanout.stop)

@@ -120,6 +120,8 @@ def user_sessions(username: str) -> str:
 
 #: Pub/sub channel telling every server process about a revoked session at once.
 REVOCATIONS_CHANNEL = f"{ROOT}:revocations"
+#: Pub/sub channel naming an account that was created or changed: every process reads it again.
+ACCOUNTS_CHANNEL = f"{ROOT}:accounts"
 
 #: Failed logins that lock an account, and for how long (seconds) they are counted / it stays locked.
 LOGIN_FAILURE_LIMIT = 5

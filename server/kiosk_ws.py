@@ -61,7 +61,7 @@ from server.errors import ApiError
 from server.events import CloseCode
 from server.fanout import Fanout, Subscription
 from server.metrics import estimate
-from server.socket_session import admit, close_quietly, run_together
+from server.socket_session import TokenWatch, admit, close_quietly, run_together
 from server.store import Actor, QueueStore
 
 log = logging.getLogger("nextup.kiosk")
@@ -84,6 +84,11 @@ RATE_LIMITED = {
     "code": "rate_limited",
     "message": "This kiosk has issued many tickets in the last minute; please wait a moment and try again.",
     "message_zh": "本机取号过于频繁，请稍候再试。",
+}
+UNAUTHORIZED = {
+    "code": "unauthorized",
+    "message": "This kiosk's account is disabled or its session has ended; no ticket was issued.",
+    "message_zh": "本机账号已停用或登录已失效，未能出号。",
 }
 UNAVAILABLE = {
     "code": "unavailable",
@@ -152,9 +157,11 @@ class KioskConnection:
     """One kiosk's socket: a writer, a services refresher and a receiver, ended together."""
 
     def __init__(
-        self, websocket: WebSocket, store: QueueStore, identity: Identity, subscription: Subscription, limit: int
-    ) -> None:
+        self, websocket: WebSocket, store: QueueStore, identity: Identity, subscription: Subscription, limit: int,
+        token: TokenWatch,
+    ) -> None:  # fmt: skip
         self.websocket = websocket
+        self.token = token
         self.store = store
         self.identity = identity
         self.subscription = subscription
@@ -174,8 +181,12 @@ class KioskConnection:
         first = events.encode(await services_message(self.store))
         await self.websocket.send_text(first)
         # The refresher reads the subscription: an overflow ends it.
-        ended = await run_together(self.subscription, self._refresh(first), self._write(), self._receive())
-        if self.subscription.overflowed:
+        ended = await run_together(
+            self.subscription, self._refresh(first), self._write(), self._receive(), self.token.run()
+        )
+        if ended.result(3) == "unauthorized":
+            await close_quietly(self.websocket, CloseCode.UNAUTHORIZED, "The token no longer holds; log in again")
+        elif self.subscription.overflowed:
             await close_quietly(self.websocket, CloseCode.TOO_SLOW, "too slow; reconnect")
         elif ended.result(2) == "silent":
             await close_quietly(self.websocket, CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
@@ -238,6 +249,8 @@ class KioskConnection:
             self._post({"type": "error", "error": _bad("'request_id' must be 1-100 letters, digits or ._:-")})
             return
         refusal = self._check_request(data)
+        if refusal is None and not await self.token.holds():
+            refusal = UNAUTHORIZED
         if refusal is None:
             try:
                 if await self._over_limit(request_id):
@@ -331,7 +344,8 @@ async def kiosk_socket(websocket: WebSocket) -> None:
     if not await admit(websocket, ctx, fanout, branch):
         return
     try:
-        identity = ctx.signer.verify(websocket.query_params.get("token", ""))
+        token = websocket.query_params.get("token", "")
+        identity = await ctx.verify(token)
         identity.require_branch(branch)
         identity.require_role(*ISSUERS)
     except ApiError as exc:
@@ -340,7 +354,8 @@ async def kiosk_socket(websocket: WebSocket) -> None:
         return
     limit = ctx.settings.kiosk_tickets_per_minute
     with fanout.subscribe(branch) as subscription:
-        connection = KioskConnection(websocket, ctx.store, identity, subscription, limit)
+        connection = KioskConnection(websocket, ctx.store, identity, subscription, limit,
+                                     TokenWatch(ctx, token, identity))  # fmt: skip
         try:
             await connection.serve()
         except (WebSocketDisconnect, OSError):

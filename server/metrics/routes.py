@@ -41,7 +41,7 @@ def _consumer(request: Request) -> MetricsConsumer | None:
 
 async def branch_metrics(request: Request) -> Response:
     ctx = context(request)
-    identity = identify(request, ctx)
+    identity = await identify(request, ctx)
     store = branch_store(request, ctx)
     identity.require_branch(store.branch.id)
     identity.require_role(Role.MANAGER, Role.ADMIN)
