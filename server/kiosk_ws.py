@@ -18,7 +18,8 @@ Server -> kiosk:
   id: the kiosk prints it in the QR code).
 - ``{"type": "refused", "request_id", "error": {code, message, message_zh}}``: the branch's
   refusal (as above), ``rate_limited``, ``invalid_field`` (unknown service, priority where the
-  branch has none) or ``unavailable`` (Redis is down).
+  branch has none), ``unavailable`` (Redis is down) or ``unauthorized`` (the account was disabled or
+  the session ended; the socket is then closed with 4401).
 - ``{"type": "error", "error": {code, message, message_zh}}``: a message that was not understood.
 - ``{"type": "pong"}``: the answer to the kiosk's ``{"type": "ping"}``.
 
