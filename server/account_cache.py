@@ -91,13 +91,14 @@ class AccountCache:
             return self._records[username]
         loading = self._loading.get(username)
         if loading is None:
-            loading = asyncio.create_task(self._load(username))
+            # The generation as the load is decided, not as its task first runs: a change in between
+            # must keep it out of the cache too.
+            loading = asyncio.create_task(self._load(username, self._generation))
             self._loading[username] = loading
         # Shielded: a request that gives up must not cancel the load others are waiting for.
         return await asyncio.shield(loading)
 
-    async def _load(self, username: str) -> AccountRecord | None:
-        generation = self._generation
+    async def _load(self, username: str, generation: int) -> AccountRecord | None:
         try:
             role, branch, disabled = await self.redis.hmget(keys.user(username), ["role", "branch", "disabled"])
         finally:
