@@ -20,12 +20,11 @@ from server.api import (
     actor_of,
     branch_store,
     context,
-    create_user,
     identify,
 )
 from server.auth import Identity, Role
 from server.config import WEEKDAYS, branch_to_data
-from server.errors import ApiError, invalid_field, not_found
+from server.errors import ApiError, forbidden, invalid_field, not_found
 from server.http import JSONResponse, bool_field, read_json, text_field
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -37,9 +36,9 @@ _BRANCH_FIELDS = ("name_zh", "name_en", "timezone", "number_width", "priority_ca
                   "no_show_places_back", "allow_priority")  # fmt: skip
 
 
-def admin_of(request: Request, *roles: Role) -> Identity:
+async def admin_of(request: Request, *roles: Role) -> Identity:
     ctx = context(request)
-    identity = identify(request, ctx)
+    identity = await identify(request, ctx)
     identity.require_branch(branch_store(request, ctx).branch.id)
     identity.require_role(*(roles or (Role.ADMIN,)))
     return identity
@@ -53,21 +52,21 @@ def pick(data: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
 
 
 async def get_config(request: Request) -> Response:
-    admin_of(request, Role.ADMIN, Role.MANAGER)
+    await admin_of(request, Role.ADMIN, Role.MANAGER)
     ctx = context(request)
     await ctx.config.reload()
     return JSONResponse({**branch_to_data(ctx.store.branch), "version": ctx.config.version})
 
 
 async def save(request: Request, change: Any) -> Response:
-    identity = admin_of(request)
+    identity = await admin_of(request)
     ctx = context(request)
     await ctx.config.update(change, actor_of(identity, request))
     return JSONResponse({**branch_to_data(ctx.store.branch), "version": ctx.config.version})
 
 
 async def put_service(request: Request) -> Response:
-    admin_of(request)
+    await admin_of(request)
     ctx = context(request)
     body = pick(await read_json(request, ctx.settings.max_body_bytes), (*_SERVICE_FIELDS, "counters"))
     service_id: str = request.path_params["service"]
@@ -94,7 +93,7 @@ async def put_service(request: Request) -> Response:
 
 
 async def delete_service(request: Request) -> Response:
-    admin_of(request)
+    await admin_of(request)
     service_id: str = request.path_params["service"]
     store = branch_store(request, context(request))
     if service_id not in store.branch.services:
@@ -112,7 +111,7 @@ async def delete_service(request: Request) -> Response:
 
 
 async def put_counter(request: Request) -> Response:
-    admin_of(request)
+    await admin_of(request)
     ctx = context(request)
     body = pick(await read_json(request, ctx.settings.max_body_bytes), _COUNTER_FIELDS)
     counter_id: str = request.path_params["counter"]
@@ -130,7 +129,7 @@ async def put_counter(request: Request) -> Response:
 
 
 async def delete_counter(request: Request) -> Response:
-    admin_of(request)
+    await admin_of(request)
     counter_id: str = request.path_params["counter"]
     store = branch_store(request, context(request))
     if counter_id not in store.branch.counters:
@@ -146,7 +145,7 @@ async def delete_counter(request: Request) -> Response:
 
 
 async def put_hours(request: Request) -> Response:
-    admin_of(request)
+    await admin_of(request)
     ctx = context(request)
     body = pick(await read_json(request, ctx.settings.max_body_bytes), (*WEEKDAYS, "closed_dates"))
 
@@ -157,7 +156,7 @@ async def put_hours(request: Request) -> Response:
 
 
 async def put_branch_settings(request: Request) -> Response:
-    admin_of(request)
+    await admin_of(request)
     ctx = context(request)
     body = pick(await read_json(request, ctx.settings.max_body_bytes), _BRANCH_FIELDS)
 
@@ -168,7 +167,7 @@ async def put_branch_settings(request: Request) -> Response:
 
 
 async def post_notice(request: Request) -> Response:
-    identity = admin_of(request, Role.ADMIN, Role.MANAGER)
+    identity = await admin_of(request, Role.ADMIN, Role.MANAGER)
     ctx = context(request)
     body = await read_json(request, ctx.settings.max_body_bytes)
     text_zh = text_field(body, "text_zh", max_length=500, required=False)
@@ -181,12 +180,107 @@ async def post_notice(request: Request) -> Response:
     return JSONResponse(result)
 
 
-async def list_users(request: Request) -> Response:
+# ---- Accounts -----------------------------------------------------------------------------------
+#
+# Accounts are shared by every branch on the Redis. An admin of all branches (branch "*") manages
+# every account; an admin of one branch sees and changes only the accounts of its branch: another
+# branch's account, or an admin of all branches, is "not found" to it, and it cannot create either.
+
+
+def manages(identity: Identity, account_branch: str) -> bool:
+    """Whether an admin may see and change accounts of ``account_branch``."""
+    return identity.branch == "*" or account_branch == identity.branch
+
+
+async def accounts_admin(request: Request) -> Identity:
     ctx = context(request)
-    identity = identify(request, ctx)
+    identity = await identify(request, ctx)
     identity.require_role(Role.ADMIN)
     identity.require_branch(ctx.store.branch.id)
-    return JSONResponse({"users": await ctx.accounts.list_accounts()})
+    return identity
+
+
+async def branch_counters(request: Request, branch: str) -> list[str]:
+    """The counters of ``branch``: this server's, or those of another branch's saved configuration."""
+    ctx = context(request)
+    if branch in (ctx.store.branch.id, "*"):
+        return list(ctx.store.branch.counters)
+    raw = await ctx.store.redis.hget(keys.config(branch), "json")
+    if raw is None:
+        raise invalid_field("branch", f"No branch {branch} is configured on this Redis")
+    return [str(c["id"]) for c in json.loads(raw).get("counters", [])]
+
+
+def counters_field(data: dict[str, Any], known: list[str]) -> list[str]:
+    counters = data.get("counters", [])
+    if not isinstance(counters, list) or not all(isinstance(c, str) for c in counters):
+        raise invalid_field("counters", "'counters' must be a list of counter ids")
+    unknown = [c for c in counters if c not in known]
+    if unknown:
+        raise invalid_field("counters", f"Unknown counters: {', '.join(unknown)}")
+    return counters
+
+
+async def account_changed(
+    request: Request, identity: Identity, username: str, account_branch: str, action: str, details: dict[str, Any]
+) -> None:
+    """After an account was written: every process checks its tokens against the new record, and the
+    change goes to the audit of the account's branch (this server's branch for an admin of all)."""
+    ctx = context(request)
+    await ctx.account_cache.changed(username)
+    branch = ctx.store.branch.id if account_branch == "*" else account_branch
+    await ctx.store.redis.xadd(
+        keys.audit(branch),
+        {
+            "actor": identity.username,
+            "role": identity.role.value,
+            "source": request.client.host if request.client else "",
+            "action": action,
+            "at": ctx.store.clock.now().astimezone(ctx.store.branch.zone).isoformat(timespec="milliseconds"),
+            "details": json.dumps({"username": username, **details}),
+        },
+        maxlen=keys.EVENT_STREAM_MAXLEN,
+        approximate=True,
+    )
+
+
+async def list_users(request: Request) -> Response:
+    """Every account to an admin of all branches; the accounts of its own branch to a branch admin."""
+    identity = await accounts_admin(request)
+    accounts = await context(request).accounts.list_accounts()
+    return JSONResponse({"users": [a for a in accounts if manages(identity, str(a["branch"]))]})
+
+
+async def create_user(request: Request) -> Response:
+    identity = await accounts_admin(request)
+    ctx = context(request)
+    data = await read_json(request, ctx.settings.max_body_bytes)
+    username = text_field(data, "username", max_length=64)
+    if not _USERNAME.match(username):
+        raise invalid_field("username", "Use 1-64 letters, digits, '.', '-' or '_'")
+    password = text_field(data, "password", max_length=1024)
+    if len(password) < 8:
+        raise invalid_field("password", "The password must have at least 8 characters")
+    try:
+        role = Role(text_field(data, "role", max_length=16))
+    except ValueError as exc:
+        raise invalid_field("role", "'role' must be admin, manager, staff, kiosk or display") from exc
+    branch = text_field(data, "branch", max_length=32, required=False) or ctx.store.branch.id
+    if branch == "*" and role != Role.ADMIN:
+        raise invalid_field("branch", "Only admin accounts can belong to all branches ('*')")
+    if not manages(identity, branch):
+        raise forbidden(
+            f"An admin of branch {identity.branch} creates accounts of branch {identity.branch} only; "
+            "accounts of other branches or of all branches ('*') need an admin of all branches"
+        )
+    counters = counters_field(data, await branch_counters(request, branch))
+    if not await ctx.accounts.create(username, password, role, branch, counters, only_if_new=True):
+        raise ApiError(409, "exists", f"User {username} already exists")
+    await account_changed(
+        request, identity, username, branch, "user_created",
+        {"role": role.value, "branch": branch, "counters": counters},
+    )  # fmt: skip
+    return JSONResponse({"username": username, "role": role.value, "branch": branch, "counters": counters}, 201)
 
 
 async def users(request: Request) -> Response:
@@ -195,13 +289,13 @@ async def users(request: Request) -> Response:
 
 async def patch_user(request: Request) -> Response:
     """Disable or enable an account, reset its password, assign its counters."""
+    identity = await accounts_admin(request)
     ctx = context(request)
-    identity = identify(request, ctx)
-    identity.require_role(Role.ADMIN)
-    identity.require_branch(ctx.store.branch.id)
     username: str = request.path_params["username"]
-    if not _USERNAME.match(username) or not await ctx.accounts.exists(username):
-        raise not_found(f"User {username}")
+    account = await ctx.accounts.account(username) if _USERNAME.match(username) else None
+    if account is None or not manages(identity, str(account["branch"])):
+        raise not_found(f"User {username}")  # another branch's account is not revealed
+    account_branch = str(account["branch"])
     body = pick(await read_json(request, ctx.settings.max_body_bytes), ("password", "disabled", "counters"))
     password = text_field(body, "password", max_length=1024) if "password" in body else None
     if password is not None and len(password) < 8:
@@ -209,41 +303,25 @@ async def patch_user(request: Request) -> Response:
     disabled = bool_field(body, "disabled", False) if "disabled" in body else None
     if disabled and username == identity.username:
         raise invalid_field("disabled", "You cannot disable your own account")
-    counters = body.get("counters")
-    if counters is not None:
-        if not isinstance(counters, list) or not all(isinstance(c, str) for c in counters):
-            raise invalid_field("counters", "'counters' must be a list of counter ids")
-        unknown = [c for c in counters if c not in ctx.store.branch.counters]
-        if unknown:
-            raise invalid_field("counters", f"Unknown counters: {', '.join(unknown)}")
+    counters = None
+    if "counters" in body:
+        counters = counters_field(body, await branch_counters(request, account_branch))
     await ctx.accounts.update(username, password=password, disabled=disabled, counters=counters)
     ended = 0
     if password is not None or disabled or counters is not None:
         # Tokens carry role and counters: end the sessions so the change applies at once.
         ended = await ctx.revocations.revoke_user(username)
-    await ctx.store.redis.xadd(
-        keys.audit(ctx.store.branch.id),
-        {
-            "actor": identity.username,
-            "role": identity.role.value,
-            "source": request.client.host if request.client else "",
-            "action": "user_changed",
-            "at": ctx.store.clock.now().astimezone(ctx.store.branch.zone).isoformat(timespec="milliseconds"),
-            "details": json.dumps(
-                {"username": username, "password_reset": password is not None, "disabled": disabled,
-                 "counters": counters, "sessions_ended": ended}
-            ),
-        },
-        maxlen=keys.EVENT_STREAM_MAXLEN,
-        approximate=True,
-    )
-    users = {u["username"]: u for u in await ctx.accounts.list_accounts()}
-    return JSONResponse(users[username])
+    await account_changed(
+        request, identity, username, account_branch, "user_changed",
+        {"password_reset": password is not None, "disabled": disabled, "counters": counters, "sessions_ended": ended},
+    )  # fmt: skip
+    changed = await ctx.accounts.account(username)
+    return JSONResponse(changed)
 
 
 async def get_audit(request: Request) -> Response:
     """The newest audit entries first; ``?count=`` (default 100, at most 1000)."""
-    admin_of(request)
+    await admin_of(request)
     ctx = context(request)
     raw = request.query_params.get("count", "100")
     if not raw.isdigit() or not 1 <= int(raw) <= 1000:

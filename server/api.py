@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import events
+from server.account_cache import AccountCache
 from server.auth import PEOPLE, SCREENS, Accounts, Identity, Role, TokenSigner
 from server.branch_config import BranchConfig
 from server.errors import ApiError, forbidden, invalid_field, not_found, unauthorized
@@ -37,6 +38,13 @@ class Context:
     signer: TokenSigner
     revocations: Revocations
     config: BranchConfig
+    account_cache: AccountCache
+
+    async def verify(self, token: str) -> Identity:
+        """The identity of a token whose signature, expiry, session and account all still hold; else 401."""
+        identity = self.signer.verify(token)
+        await self.account_cache.check(identity)
+        return identity
 
 
 def context(request: Request) -> Context:
@@ -48,7 +56,7 @@ SESSION_COOKIE = "nextup_session"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def identify(request: Request, ctx: Context) -> Identity:
+async def identify(request: Request, ctx: Context) -> Identity:
     """Who sends the request: a Bearer token, or the session cookie of the staff pages.
 
     A cookie is sent by the browser whoever made the page, so a changing request authenticated by
@@ -65,7 +73,7 @@ def identify(request: Request, ctx: Context) -> Identity:
     if not token.isascii():
         # Tokens we issue are ASCII, and the signature check refuses to compare anything else.
         raise unauthorized("The token is invalid; log in again")
-    identity = ctx.signer.verify(token)
+    identity = await ctx.verify(token)
     if from_cookie and request.method not in _SAFE_METHODS:
         origin = request.headers.get("origin")
         if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host"):
@@ -141,7 +149,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """End the session: the token stops working on every server process; counters are released."""
     ctx = context(request)
-    identity = identify(request, ctx)
+    identity = await identify(request, ctx)
     await ctx.revocations.revoke(identity.session, identity.expires)
     if identity.role == Role.STAFF:
         actor = actor_of(identity, request)
@@ -154,7 +162,7 @@ async def logout(request: Request) -> Response:
 async def session_info(request: Request) -> Response:
     """Who is logged in, and the CSRF token the pages send back with changes."""
     ctx = context(request)
-    identity = identify(request, ctx)
+    identity = await identify(request, ctx)
     return JSONResponse(
         {
             "username": identity.username,
@@ -167,39 +175,9 @@ async def session_info(request: Request) -> Response:
     )
 
 
-async def create_user(request: Request) -> Response:
-    ctx = context(request)
-    identity = identify(request, ctx)
-    identity.require_branch(ctx.store.branch.id)
-    identity.require_role(Role.ADMIN)
-    data = await read_json(request, ctx.settings.max_body_bytes)
-    username = text_field(data, "username", max_length=64)
-    if not _USERNAME.match(username):
-        raise invalid_field("username", "Use 1-64 letters, digits, '.', '-' or '_'")
-    password = text_field(data, "password", max_length=1024)
-    if len(password) < 8:
-        raise invalid_field("password", "The password must have at least 8 characters")
-    try:
-        role = Role(text_field(data, "role", max_length=16))
-    except ValueError as exc:
-        raise invalid_field("role", "'role' must be admin, manager, staff, kiosk or display") from exc
-    branch = text_field(data, "branch", max_length=32, required=False) or ctx.store.branch.id
-    if branch not in (ctx.store.branch.id, "*") or (branch == "*" and role != Role.ADMIN):
-        raise invalid_field("branch", f"'branch' must be {ctx.store.branch.id}")
-    counters = data.get("counters", [])
-    if not isinstance(counters, list) or not all(isinstance(c, str) for c in counters):
-        raise invalid_field("counters", "'counters' must be a list of counter ids")
-    unknown = [c for c in counters if c not in ctx.store.branch.counters]
-    if unknown:
-        raise invalid_field("counters", f"Unknown counters: {', '.join(unknown)}")
-    if not await ctx.accounts.create(username, password, role, branch, counters, only_if_new=True):
-        raise ApiError(409, "exists", f"User {username} already exists")
-    return JSONResponse({"username": username, "role": role.value, "branch": branch, "counters": counters}, 201)
-
-
 async def issue_ticket(request: Request) -> Response:
     ctx = context(request)
-    identity = identify(request, ctx)
+    identity = await identify(request, ctx)
     store = branch_store(request, ctx)
     identity.require_branch(store.branch.id)
     identity.require_role(Role.KIOSK, Role.STAFF, Role.MANAGER, Role.ADMIN)
@@ -240,7 +218,7 @@ async def cancel_ticket(request: Request) -> Response:
 
 async def transfer_ticket(request: Request) -> Response:
     ctx = context(request)
-    identity = identify(request, ctx)
+    identity = await identify(request, ctx)
     store = branch_store(request, ctx)
     identity.require_branch(store.branch.id)
     identity.require_role(Role.STAFF, Role.MANAGER, Role.ADMIN)
@@ -251,8 +229,8 @@ async def transfer_ticket(request: Request) -> Response:
     )
 
 
-def counter_actor(request: Request, ctx: Context, store: QueueStore, action: str) -> tuple[Identity, str]:
-    identity = identify(request, ctx)
+async def counter_actor(request: Request, ctx: Context, store: QueueStore, action: str) -> tuple[Identity, str]:
+    identity = await identify(request, ctx)
     identity.require_branch(store.branch.id)
     counter = counter_of(request, store)
     if identity.role == Role.ADMIN or (identity.role == Role.MANAGER and action == "reactivate"):
@@ -274,7 +252,7 @@ async def counter_action(request: Request) -> Response:
     action: str = request.path_params["action"]
     if action not in COUNTER_ACTIONS:
         raise not_found(f"Counter action {action!r}")
-    identity, counter = counter_actor(request, ctx, store, action)
+    identity, counter = await counter_actor(request, ctx, store, action)
     data = await read_json(request, ctx.settings.max_body_bytes)
     actor = actor_of(identity, request)
     if action in ("take", "release"):
@@ -300,7 +278,7 @@ async def counter_action(request: Request) -> Response:
 
 async def branch_state(request: Request) -> Response:
     ctx = context(request)
-    identity = identify(request, ctx)
+    identity = await identify(request, ctx)
     store = branch_store(request, ctx)
     identity.require_branch(store.branch.id)
     state = await store.state()

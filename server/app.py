@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import admin_api, devices, display_ws, feedback, keyring, kiosk_ws, openapi, pairing, phone, retention
+from server.account_cache import AccountCache
 from server.api import ROUTES, Context
 from server.auth import Accounts, TokenSigner, bootstrap_admin
 from server.branch_config import BranchConfig
@@ -59,6 +60,10 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             revocations = Revocations(redis)
             await revocations.start()
             stack.push_async_callback(revocations.stop)
+            account_cache = AccountCache(redis)
+            await account_cache.start()
+            stack.push_async_callback(account_cache.stop)
+            revocations.listeners.append(account_cache.session_ended)
             ring = await keyring.load(settings, redis)
             signer = TokenSigner(ring.signing_key, revocations, ring.previous_signing_keys())
             app.state.phone_cipher = feedback.PhoneCipher.from_keys(settings.feedback_key, ring.phone_keys())
@@ -76,6 +81,7 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
                 signer=signer,
                 revocations=revocations,
                 config=config,
+                account_cache=account_cache,
             )
             app.state.fanout = fanout = await Fanout.start(redis_url, [branch.id])
             stack.push_async_callback(fanout.stop)

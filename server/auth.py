@@ -217,6 +217,21 @@ class Accounts:
             if role
         ]
 
+    async def account(self, username: str) -> dict[str, object] | None:
+        """One account as ``list_accounts`` shows it; None when there is none."""
+        role, branch, counters, disabled = await self.redis.hmget(
+            keys.user(username), ["role", "branch", "counters", "disabled"]
+        )
+        if not role:
+            return None
+        return {
+            "username": username,
+            "role": role,
+            "branch": branch,
+            "counters": [c for c in str(counters or "").split(",") if c],
+            "disabled": disabled == "1",
+        }
+
     async def exists(self, username: str) -> bool:
         return bool(await self.redis.exists(keys.user(username)))
 

@@ -140,7 +140,7 @@ async def list_devices(redis: Redis, branch: str, now: datetime) -> list[dict[st
 
 async def branch_devices(request: Request) -> Response:
     ctx = context(request)
-    identity = identify(request, ctx)
+    identity = await identify(request, ctx)
     store = branch_store(request, ctx)
     identity.require_branch(store.branch.id)
     identity.require_role(Role.MANAGER, Role.ADMIN)

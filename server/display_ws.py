@@ -50,7 +50,7 @@ from server.errors import ApiError, end_if_cancelled
 from server.events import CloseCode
 from server.fanout import Fanout, Outgoing, Subscription
 from server.pairing import DEVICE_COOKIE, presented_token, set_device_cookie
-from server.socket_session import admit, close_quietly, receive_pings, run_together
+from server.socket_session import TokenWatch, admit, close_quietly, receive_pings, run_together
 from server.store import QueueStore
 
 log = logging.getLogger("nextup.display")
@@ -77,9 +77,9 @@ _PAGE_HEADERS = {
 }
 
 
-def watcher(ctx: Context, token: str, branch: str) -> Identity:
+async def watcher(ctx: Context, token: str, branch: str) -> Identity:
     """The account behind a display token, if it may watch ``branch``; ApiError 401/403 if not."""
-    identity = ctx.signer.verify(token)
+    identity = await ctx.verify(token)
     identity.require_branch(branch)
     identity.require_role(*WATCHERS)
     return identity
@@ -126,13 +126,16 @@ class DisplayConnection:
     subscription: Subscription
     #: The connection's ASGI send: live messages go straight to it, skipping the WebSocket wrapper.
     send: Send
+    token: TokenWatch
 
     async def serve(self, first: list[str], position: tuple[int, int]) -> None:
         ended = await run_together(
             self.subscription, self._send(first, position),
-            receive_pings(self.websocket, self.subscription, SILENCE_LIMIT_S),
+            receive_pings(self.websocket, self.subscription, SILENCE_LIMIT_S), self.token.run(),
         )  # fmt: skip
-        if self.subscription.overflowed:
+        if ended.result(2) == "unauthorized":
+            await close_quietly(self.websocket, CloseCode.UNAUTHORIZED, "The token no longer holds; log in again")
+        elif self.subscription.overflowed:
             log.warning(
                 "display %s fell %d messages behind; disconnected with %d",
                 self.websocket.client, self.subscription.limit, CloseCode.TOO_SLOW,
@@ -168,7 +171,8 @@ async def display_socket(websocket: WebSocket, send: Send) -> None:
     if not await admit(websocket, ctx, fanout, branch):
         return
     try:
-        identity = watcher(ctx, presented_token(websocket), branch)
+        token = presented_token(websocket)
+        identity = await watcher(ctx, token, branch)
     except ApiError as exc:
         code = CloseCode.UNAUTHORIZED if exc.status == 401 else CloseCode.FORBIDDEN
         await websocket.close(code, exc.message[:120])
@@ -182,14 +186,15 @@ async def display_socket(websocket: WebSocket, send: Send) -> None:
             await websocket.close(1011, "Redis unavailable; reconnect")
             return
         subscription.resume_after(position)
+        watch = TokenWatch(ctx, token, identity)
         if identity.role != Role.DISPLAY:
-            await DisplayConnection(websocket, subscription, send).serve(first, position)
+            await DisplayConnection(websocket, subscription, send, watch).serve(first, position)
             return
         # A hall screen: the devices report shows it (staff watching from a PC are not devices).
         address = websocket.client.host if websocket.client else ""
         presence = asyncio.create_task(report_presence(ctx.store, identity.username, address))
         try:
-            await DisplayConnection(websocket, subscription, send).serve(first, position)
+            await DisplayConnection(websocket, subscription, send, watch).serve(first, position)
         finally:
             presence.cancel()
             await asyncio.gather(presence, return_exceptions=True)
@@ -294,7 +299,7 @@ async def display_page(request: Request) -> Response:
     token = request.query_params.get("token", "")
     if token:
         try:
-            identity = watcher(ctx, token, branch.id)
+            identity = await watcher(ctx, token, branch.id)
         except ApiError as exc:
             detail = (
                 f"{exc.message}. Pair this display (open /display/{branch.id} and enter its code in Admin), "
@@ -303,7 +308,7 @@ async def display_page(request: Request) -> Response:
             return _error_page(exc.status, "显示屏未授权", "This display is not authorised", detail)
     else:
         try:
-            identity = watcher(ctx, request.cookies.get(DEVICE_COOKIE, ""), branch.id)
+            identity = await watcher(ctx, request.cookies.get(DEVICE_COOKIE, ""), branch.id)
         except ApiError:
             return _pairing_page(branch, request)
     config = page_config(branch, request.query_params)

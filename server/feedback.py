@@ -274,9 +274,9 @@ def _refusal(result: Json, action: str) -> ApiError:
 # ---- The managers' side ------------------------------------------------------------------------
 
 
-def _manager(request: Request) -> Actor:
+async def _manager(request: Request) -> Actor:
     ctx = context(request)
-    identity = identify(request, ctx)
+    identity = await identify(request, ctx)
     identity.require_branch(branch_store(request, ctx).branch.id)
     identity.require_role(Role.MANAGER, Role.ADMIN)
     return actor_of(identity, request)
@@ -291,7 +291,7 @@ def _count(request: Request) -> int:
 
 async def list_complaints(request: Request) -> Response:
     """Complaints, newest first; ``?state=`` keeps one state, ``?count=`` (default 100)."""
-    _manager(request)
+    await _manager(request)
     ctx = context(request)
     store = ctx.store
     settings = phone_settings(request.app)
@@ -322,7 +322,7 @@ async def list_complaints(request: Request) -> Response:
 
 async def update_complaint(request: Request) -> Response:
     """``{"state"?, "answer"?}``: an answer alone answers it; a state alone moves it."""
-    actor = _manager(request)
+    actor = await _manager(request)
     ctx = context(request)
     store = ctx.store
     complaint_id: str = request.path_params["complaint"]
@@ -349,7 +349,7 @@ async def update_complaint(request: Request) -> Response:
 
 async def list_ratings(request: Request) -> Response:
     """Ratings with their comments, newest first; ``?count=`` (default 100)."""
-    _manager(request)
+    await _manager(request)
     store = context(request).store
     branch = store.branch.id
     ids = cast(list[str], await store.redis.zrevrange(keys.ratings(branch), 0, _count(request) - 1))

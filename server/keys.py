@@ -120,6 +120,8 @@ def user_sessions(username: str) -> str:
 
 #: Pub/sub channel telling every server process about a revoked session at once.
 REVOCATIONS_CHANNEL = f"{ROOT}:revocations"
+#: Pub/sub channel naming an account that was created or changed: every process reads it again.
+ACCOUNTS_CHANNEL = f"{ROOT}:accounts"
 
 # --- login throttling (``server.login_throttle``): delays that grow with each failure, per client
 # address and per account from an address, instead of locking an account anyone can lock -------------

@@ -20,7 +20,8 @@ Server -> kiosk:
   id: the kiosk prints it in the QR code).
 - ``{"type": "refused", "request_id", "error": {code, message, message_zh}}``: the branch's
   refusal (as above), ``rate_limited``, ``invalid_field`` (unknown service, priority where the
-  branch has none) or ``unavailable`` (Redis is down).
+  branch has none), ``unavailable`` (Redis is down) or ``unauthorized`` (the account was disabled or
+  the session ended; the socket is then closed with 4401).
 - ``{"type": "error", "error": {code, message, message_zh}}``: a message that was not understood.
 - ``{"type": "pong"}``: the answer to the kiosk's ``{"type": "ping"}``.
 
@@ -65,7 +66,7 @@ from server.events import CloseCode
 from server.fanout import Fanout, Subscription
 from server.metrics import estimate
 from server.pairing import presented_token
-from server.socket_session import admit, close_quietly, run_together
+from server.socket_session import TokenWatch, admit, close_quietly, run_together
 from server.store import Actor, IssueLimit, QueueStore
 
 log = logging.getLogger("nextup.kiosk")
@@ -87,6 +88,11 @@ MAX_PENDING_REPLIES = 256
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
+UNAUTHORIZED = {
+    "code": "unauthorized",
+    "message": "This kiosk's account is disabled or its session has ended; no ticket was issued.",
+    "message_zh": "本机账号已停用或登录已失效，未能出号。",
+}
 UNAVAILABLE = {
     "code": "unavailable",
     "message": "The queue system is unavailable; no ticket was issued. Please try again shortly.",
@@ -159,9 +165,10 @@ class KioskConnection:
 
     def __init__(
         self, websocket: WebSocket, store: QueueStore, identity: Identity, subscription: Subscription,
-        limit: IssueLimit | None,
+        limit: IssueLimit | None, token: TokenWatch,
     ) -> None:
         self.websocket = websocket
+        self.token = token
         self.store = store
         self.identity = identity
         self.subscription = subscription
@@ -186,8 +193,12 @@ class KioskConnection:
         first = events.encode(await services_message(self.store))
         await self.websocket.send_text(first)
         # The refresher reads the subscription: an overflow ends it.
-        ended = await run_together(self.subscription, self._refresh(first), self._write(), self._receive())
-        if self.subscription.overflowed or isinstance(ended.error(2), _TooSlow):
+        ended = await run_together(
+            self.subscription, self._refresh(first), self._write(), self._receive(), self.token.run()
+        )
+        if ended.result(3) == "unauthorized":
+            await close_quietly(self.websocket, CloseCode.UNAUTHORIZED, "The token no longer holds; log in again")
+        elif self.subscription.overflowed or isinstance(ended.error(2), _TooSlow):
             await close_quietly(self.websocket, CloseCode.TOO_SLOW, "too slow; reconnect")
         elif ended.result(2) == "silent":
             await close_quietly(self.websocket, CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
@@ -250,6 +261,8 @@ class KioskConnection:
             self._post({"type": "error", "error": _bad("'request_id' must be 1-100 letters, digits or ._:-")})
             return
         refusal = self._check_request(data)
+        if refusal is None and not await self.token.holds():
+            refusal = UNAUTHORIZED
         if refusal is None:
             try:
                 ticket = await self.store.issue_ticket(
@@ -315,7 +328,8 @@ async def kiosk_socket(websocket: WebSocket) -> None:
     if not await admit(websocket, ctx, fanout, branch):
         return
     try:
-        identity = ctx.signer.verify(presented_token(websocket))
+        token = presented_token(websocket)
+        identity = await ctx.verify(token)
         identity.require_branch(branch)
         identity.require_role(*ISSUERS)
     except ApiError as exc:
@@ -326,7 +340,8 @@ async def kiosk_socket(websocket: WebSocket) -> None:
     # Also for an admin token here (testing a kiosk); over HTTP only kiosk accounts are limited.
     limit = IssueLimit(identity.username, per_minute) if per_minute > 0 else None
     with fanout.subscribe(branch) as subscription:
-        connection = KioskConnection(websocket, ctx.store, identity, subscription, limit)
+        connection = KioskConnection(websocket, ctx.store, identity, subscription, limit,
+                                     TokenWatch(ctx, token, identity))  # fmt: skip
         try:
             await connection.serve()
         except (WebSocketDisconnect, OSError):

@@ -35,6 +35,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from server import keys
+from server.admin_api import account_changed
 from server.api import _USERNAME, Context, branch_store, context, identify
 from server.auth import Identity, Role
 from server.errors import ApiError, invalid_field, not_found
@@ -119,16 +120,14 @@ def _unknown_code(code: str, branch: str) -> ApiError:
 
 async def _device_account(ctx: Context, name: str, role: Role, branch: str) -> bool:
     """Create the device's account if new (True); an existing one must be this kind of device of the branch."""
-    for account in await ctx.accounts.list_accounts():
-        if account["username"] == name:
-            if account["role"] != role.value or account["branch"] != branch:
-                raise ApiError(409, "exists", f"An account named {name} exists and is not a {role.value} of "
-                                                f"branch {branch}; choose another name")  # fmt: skip
-            if account["disabled"]:
-                raise ApiError(
-                    409, "account_disabled", f"The account {name} is disabled; enable it or choose another name"
-                )
-            return False
+    account = await ctx.accounts.account(name)
+    if account is not None:
+        if account["role"] != role.value or account["branch"] != branch:
+            raise ApiError(409, "exists", f"An account named {name} exists and is not a {role.value} of "
+                                            f"branch {branch}; choose another name")  # fmt: skip
+        if account["disabled"]:
+            raise ApiError(409, "account_disabled", f"The account {name} is disabled; enable it or choose another name")
+        return False
     created: bool = await ctx.accounts.create(name, secrets.token_urlsafe(32), role, branch, [], only_if_new=True)
     if not created:  # made by a concurrent request in between: check it again
         return await _device_account(ctx, name, role, branch)
@@ -138,7 +137,7 @@ async def _device_account(ctx: Context, name: str, role: Role, branch: str) -> b
 async def approve_pairing(request: Request) -> Response:
     """An admin of the branch approves a device's code and names its account."""
     ctx = context(request)
-    identity = identify(request, ctx)
+    identity = await identify(request, ctx)
     store = branch_store(request, ctx)
     branch = store.branch.id
     identity.require_branch(branch)
@@ -170,20 +169,9 @@ async def approve_pairing(request: Request) -> Response:
             await pipe.execute()
         except WatchError as exc:
             raise _unknown_code(code, branch) from exc
-    await store.redis.xadd(
-        keys.audit(branch),
-        {
-            "actor": identity.username,
-            "role": identity.role.value,
-            "source": _address(request),
-            "action": "device_paired",
-            "at": store.clock.now().astimezone(store.branch.zone).isoformat(timespec="milliseconds"),
-            "details": json.dumps({"username": name, "device_role": role.value, "created": created,
-                                   "device_address": record.get("address", "")}),
-        },
-        maxlen=keys.EVENT_STREAM_MAXLEN,
-        approximate=True,
-    )  # fmt: skip
+    await account_changed(request, identity, name, branch, "device_paired",
+                          {"device_role": role.value, "created": created,
+                           "device_address": record.get("address", "")})  # fmt: skip
     return JSONResponse({"name": name, "role": role.value, "branch": branch, "created": created}, status_code=201)
 
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -31,6 +32,8 @@ class Revocations:
         self.redis = redis
         self.revoked: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
+        #: Called with each revoked session id as its message arrives (open sockets close at once).
+        self.listeners: list[Callable[[str], object]] = []
 
     def is_revoked(self, session_id: str) -> bool:
         return session_id in self.revoked
@@ -81,6 +84,8 @@ class Revocations:
                 if message:
                     session_id, _, expires = str(message["data"]).partition(" ")
                     self.revoked[session_id] = float(expires or 0)
+                    for listener in self.listeners:
+                        listener(session_id)
                 else:
                     self._prune()
             except asyncio.CancelledError:

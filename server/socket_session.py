@@ -6,6 +6,8 @@
 - ``receive_pings``: a receiver for clients that only send heartbeats.
 - ``close_quietly``: a close that never waits long on a client that stopped reading.
 - ``admit``: accept, then refuse a foreign Origin or an unknown branch with a close code.
+- ``TokenWatch``: the socket's token checked again (``Context.verify``) every ``RECHECK_S`` and at
+  once when its account changes or its session ends, on whichever process that happened.
 """
 
 from __future__ import annotations
@@ -18,19 +20,24 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from redis.exceptions import RedisError
 from starlette.datastructures import Headers
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import events
+from server.errors import ApiError
 from server.events import CloseCode
-from server.fanout import Fanout, Outgoing, Subscription
+from server.fanout import HEARTBEAT_S, Fanout, Outgoing, Subscription
 
 if TYPE_CHECKING:
     from server.api import Context
+    from server.auth import Identity
 
 #: Seconds a close frame may take to go out; a client that stopped reading never takes it, and the
 #: connection is dropped when the handler returns.
 CLOSE_TIMEOUT_S = 2.0
+#: Longest time an open socket goes without its token being checked again, in seconds.
+RECHECK_S = HEARTBEAT_S
 
 
 def origin_allowed(headers: Headers) -> bool:
@@ -124,3 +131,40 @@ async def run_together(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     return Ended(tasks)
+
+
+class TokenWatch:
+    """A socket's token, checked again every ``RECHECK_S`` and at once when its account or session changes.
+
+    The check is ``Context.verify`` (signature, expiry, logout, account), answered from memory
+    unless the account has just changed. A Redis failure counts as still valid: a Redis hiccup
+    must not close every screen, and whatever the socket does next needs Redis anyway.
+    """
+
+    def __init__(self, ctx: Context, token: str, identity: Identity) -> None:
+        self.ctx = ctx
+        self.token = token
+        self.identity = identity
+        self._changed = asyncio.Event()
+
+    async def holds(self) -> bool:
+        """Whether the token is still good; if not, ``run`` ends at once."""
+        try:
+            await self.ctx.verify(self.token)
+        except ApiError:
+            self._changed.set()
+            return False
+        except RedisError:
+            return True
+        return True
+
+    async def run(self) -> str:
+        """Return "unauthorized" once the token no longer holds; run it beside the socket's other tasks."""
+        with self.ctx.account_cache.watch(self.identity, self._changed):
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(RECHECK_S):
+                        await self._changed.wait()
+                self._changed.clear()
+                if not await self.holds():
+                    return "unauthorized"

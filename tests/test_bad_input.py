@@ -251,6 +251,9 @@ def world(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             "display": api.user("display", "display"),
         }
         real = TokenSigner(keyring.read(server.secret_key_file).signing_key)
+        # An admin of a branch this server does not serve (as that branch's own server stores it):
+        # tokens are checked against their account, so "elsewhere" needs a real one to be a 403.
+        client.hset(keys.user("far"), mapping={"role": "admin", "branch": "elsewhere", "disabled": "0"})
         authorizations: dict[str, bytes | str | None] = {name: f"Bearer {t}" for name, t in tokens.items()}
         authorizations.update(
             {

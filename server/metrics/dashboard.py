@@ -85,7 +85,7 @@ DASHBOARD_TEXTS: dict[str, dict[str, str]] = {
 async def dashboard_page(request: Request) -> Response:
     ctx = context(request)
     branch = ctx.store.branch
-    identity = manager_identity(request, ctx)
+    identity = await manager_identity(request, ctx)
     if isinstance(identity, Response):
         return identity
     lang = page_language(request)

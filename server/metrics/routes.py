@@ -42,7 +42,7 @@ def _consumer(request: Request) -> MetricsConsumer | None:
 
 async def branch_metrics(request: Request) -> Response:
     ctx = context(request)
-    identity = identify(request, ctx)
+    identity = await identify(request, ctx)
     store = branch_store(request, ctx)
     identity.require_branch(store.branch.id)
     identity.require_role(Role.MANAGER, Role.ADMIN)
@@ -73,21 +73,21 @@ async def branch_metrics(request: Request) -> Response:
     return JSONResponse(report)
 
 
-def _scraper_allowed(request: Request, ctx: Context) -> None:
+async def _scraper_allowed(request: Request, ctx: Context) -> None:
     """A scrape needs the scrape token (``NEXTUP_METRICS_TOKEN_FILE``) or a manager's or admin's token."""
     scrape_token = ctx.settings.metrics_token
     scheme, _, sent = request.headers.get("authorization", "").partition(" ")
     sent_bytes, expected = sent.strip().encode(), (scrape_token or "").encode()
     if scrape_token and scheme.lower() == "bearer" and hmac.compare_digest(sent_bytes, expected):
         return
-    identity = identify(request, ctx)
+    identity = await identify(request, ctx)
     identity.require_branch(ctx.store.branch.id)
     identity.require_role(Role.MANAGER, Role.ADMIN)
 
 
 async def prometheus_metrics(request: Request) -> Response:
     ctx = context(request)
-    _scraper_allowed(request, ctx)
+    await _scraper_allowed(request, ctx)
     store = ctx.store
     consumer = _consumer(request)
     if consumer is None:

@@ -32,7 +32,7 @@ SECTIONS: list[tuple[str, str, frozenset[Role]]] = [
 
 
 async def admin_page(request: Request) -> Response:
-    identity = manager_identity(request, context(request))
+    identity = await manager_identity(request, context(request))
     if isinstance(identity, Response):
         return identity
     lang = page_language(request)

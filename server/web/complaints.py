@@ -69,7 +69,7 @@ COMPLAINTS_TEXTS: dict[str, dict[str, str]] = {
 
 async def complaints_page(request: Request) -> Response:
     ctx = context(request)
-    identity = manager_identity(request, ctx)
+    identity = await manager_identity(request, ctx)
     if isinstance(identity, Response):
         return identity
     lang = page_language(request)

@@ -45,7 +45,7 @@ def workable_counters(identity: Identity, request: Request) -> list[dict[str, st
 
 async def counter_page(request: Request) -> Response:
     ctx = context(request)
-    identity = session_identity(request, ctx)
+    identity = await session_identity(request, ctx)
     if identity is None:
         return to_login(request)
     if identity.role == Role.MANAGER:

@@ -84,7 +84,7 @@ async def logout_submit(request: Request) -> Response:
     """End the cookie session (the CSRF token is checked like for any changing request)."""
     ctx = context(request)
     try:
-        identity = identify(request, ctx)
+        identity = await identify(request, ctx)
     except ApiError:
         identity = None
     if identity is not None:

@@ -22,10 +22,10 @@ from server.web.templating import templates
 _PAGE_HEADERS = {"Cache-Control": "no-store"}
 
 
-def session_identity(request: Request, ctx: Context) -> Identity | None:
+async def session_identity(request: Request, ctx: Context) -> Identity | None:
     """The logged-in person, or None when there is no valid session (expired, logged out)."""
     try:
-        return identify(request, ctx)
+        return await identify(request, ctx)
     except ApiError:
         return None
 
@@ -39,14 +39,14 @@ def forbidden_page(request: Request, identity: Identity) -> Response:
     return render(request, "forbidden.html", {"identity": identity}, status=403, lang=lang)
 
 
-def manager_identity(request: Request, ctx: Context) -> Identity | Response:
+async def manager_identity(request: Request, ctx: Context) -> Identity | Response:
     """Who opens a managers' page (``/admin``, ``/complaints[/{branch}]``): a manager or an admin of
     this branch, or else the answer to send: 404 for another branch's URL, the login page for nobody
     logged in, the counter for staff (303), the forbidden page for anyone else (devices)."""
     branch = ctx.store.branch
     if request.path_params.get("branch", branch.id) != branch.id:
         return PlainTextResponse(f"No branch {request.path_params['branch']} here", status_code=404)
-    identity = session_identity(request, ctx)
+    identity = await session_identity(request, ctx)
     if identity is None:
         return to_login(request)
     if identity.role == Role.STAFF:

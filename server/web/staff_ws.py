@@ -9,8 +9,9 @@
 
 It is authenticated by the pages' session cookie (a browser sends cookies with a websocket but
 cannot set headers on it). Because a cookie goes along whichever site opens the socket, the Origin
-header is required and must name this host. The session is checked again at every heartbeat, so
-logging out or its expiry closes the socket (4401).
+header is required and must name this host. The session is checked again at every heartbeat and
+at once when it is logged out or its account changes (``socket_session.TokenWatch``): logging out,
+expiry or a disabled account closes the socket (4401).
 
 A view is recomputed when events arrive, once for everything queued at that moment, and sent only
 when it changed. The server's heartbeat pings (``fanout.HEARTBEAT_S``) pass through; the client
@@ -38,7 +39,14 @@ from server.errors import ApiError, forbidden
 from server.events import CloseCode
 from server.fanout import Fanout, Outgoing, Subscription
 from server.metrics.consumer import MetricsConsumer, apply_pending
-from server.socket_session import close_quietly, message_type, origin_allowed, receive_pings, run_together
+from server.socket_session import (
+    TokenWatch,
+    close_quietly,
+    message_type,
+    origin_allowed,
+    receive_pings,
+    run_together,
+)
 from server.store import QueueStore
 from server.web.counter_view import CounterView
 
@@ -94,9 +102,9 @@ def same_origin(websocket: WebSocket) -> bool:
     return "origin" in websocket.headers and origin_allowed(websocket.headers)
 
 
-def viewer(ctx: Context, token: str, branch: str, counter: str | None) -> Identity:
+async def viewer(ctx: Context, token: str, branch: str, counter: str | None) -> Identity:
     """The person behind a session cookie, if they may watch this view; ApiError 401/403 if not."""
-    identity = ctx.signer.verify(token)
+    identity = await ctx.verify(token)
     identity.require_branch(branch)
     if counter is None:
         identity.require_role(Role.ADMIN, Role.MANAGER)
@@ -115,7 +123,7 @@ def metrics_catch_up(websocket: WebSocket, store: QueueStore) -> Callable[[], Aw
 
 
 class StaffConnection:
-    def __init__(self, websocket: WebSocket, subscription: Subscription, ctx: Context, token: str,
+    def __init__(self, websocket: WebSocket, subscription: Subscription, ctx: Context, token: TokenWatch,
                  view: View) -> None:  # fmt: skip
         self.websocket = websocket
         self.subscription = subscription
@@ -126,10 +134,13 @@ class StaffConnection:
 
     async def serve(self) -> None:
         ended = await run_together(
-            self.subscription, self._send(), receive_pings(self.websocket, self.subscription, SILENCE_LIMIT_S)
+            self.subscription, self._send(), receive_pings(self.websocket, self.subscription, SILENCE_LIMIT_S),
+            self.token.run(),
         )
         error = ended.error(0)
-        if self.subscription.overflowed:
+        if ended.result(2) == "unauthorized":
+            await close_quietly(self.websocket, CloseCode.UNAUTHORIZED, "The session has ended; log in again")
+        elif self.subscription.overflowed:
             await close_quietly(self.websocket, CloseCode.TOO_SLOW, "too slow; reconnect")
         elif isinstance(error, RedisError):
             log.warning("staff view: reading Redis failed: %s", error)
@@ -137,19 +148,10 @@ class StaffConnection:
         elif error is not None and not isinstance(error, WebSocketDisconnect | OSError):
             log.error("staff view failed", exc_info=error)
             await close_quietly(self.websocket, 1011, "Server error; reconnect")
-        elif ended.result(0) == "session":
-            await close_quietly(self.websocket, CloseCode.UNAUTHORIZED, "The session has ended; log in again")
         elif ended.result(0) == "gone":
             await close_quietly(self.websocket, CloseCode.NOT_FOUND, "The counter no longer exists")
         elif ended.result(1) == "silent":
             await close_quietly(self.websocket, CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
-
-    def _session_alive(self) -> bool:
-        try:
-            self.ctx.signer.verify(self.token)
-        except ApiError:
-            return False
-        return True
 
     async def _show(self, kinds: frozenset[str], first: bool = False) -> bool:
         if "config_changed" in kinds:
@@ -182,8 +184,6 @@ class StaffConnection:
                 else:
                     await self.websocket.send_text(item.text)  # the pong to a client's ping
             if heartbeat:
-                if not self._session_alive():
-                    return "session"
                 await self.websocket.send_text(events.PING_TEXT)
             if (kinds or (heartbeat and self.view.refresh_on_heartbeat)) and not await self._show(frozenset(kinds)):
                 return "gone"
@@ -205,7 +205,7 @@ async def staff_socket(websocket: WebSocket) -> None:
         return
     token = websocket.cookies.get(SESSION_COOKIE, "")
     try:
-        identity = viewer(ctx, token, branch, counter)
+        identity = await viewer(ctx, token, branch, counter)
     except ApiError as exc:
         code = CloseCode.UNAUTHORIZED if exc.status == 401 else CloseCode.FORBIDDEN
         await websocket.close(code, exc.message[:120])
@@ -221,7 +221,7 @@ async def staff_socket(websocket: WebSocket) -> None:
         view = BranchPage(ctx.store)
     # A client gone while a view was being sent has nothing left to be told.
     with fanout.subscribe(branch) as subscription, contextlib.suppress(WebSocketDisconnect, OSError):
-        await StaffConnection(websocket, subscription, ctx, token, view).serve()
+        await StaffConnection(websocket, subscription, ctx, TokenWatch(ctx, token, identity), view).serve()
 
 
 ROUTES: list[BaseRoute] = [WebSocketRoute("/ws/branches/{branch}/staff", staff_socket)]
