@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,8 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token",
         default=os.environ.get("NEXTUP_KIOSK_TOKEN"),
-        help="login token of the branch's kiosk account (default: $NEXTUP_KIOSK_TOKEN, which keeps it out of ps)",
+        help="login token of the branch's kiosk account (default: $NEXTUP_KIOSK_TOKEN, which keeps it out of ps); "
+        "without one the kiosk uses the credential in --data-dir, or pairs: it shows a code an admin enters in /admin",
     )
+    parser.add_argument(
+        "--data-dir", type=Path,
+        help="where the kiosk keeps the credential pairing gave it (default: the per-user data folder, "
+        "e.g. ~/.local/share/nextup-kiosk)",
+    )  # fmt: skip
     parser.add_argument("--printer", required=True, help="tcp://HOST:9100, usb://VID:PID, preview://DIR ...")
     parser.add_argument("--host", default="127.0.0.1", help="address of the touch page (default: loopback only)")
     parser.add_argument("--port", type=int, default=8080, help="port of the touch page (default 8080)")
@@ -35,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from(args: argparse.Namespace) -> KioskConfig:
     """The settings the parsed options describe; KioskConfigError for one the kiosk cannot use."""
     from kiosk.config import DEFAULT_FOOTER, KioskConfig
+    from kiosk.pairing import default_data_dir
 
     return KioskConfig(
         server_url=args.server,
@@ -49,10 +57,13 @@ def config_from(args: argparse.Namespace) -> KioskConfig:
         public_url=args.public_url,
         idle_s=args.idle_seconds,
         footer=args.footer if args.footer is not None else DEFAULT_FOOTER,
+        data_dir=args.data_dir or default_data_dir(),
     )
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
+
     import uvicorn
 
     from kiosk.app import create_app
@@ -63,10 +74,10 @@ def run(args: argparse.Namespace) -> int:
 
     # What the kiosk writes (preview:// and file:// tickets) is readable by this user only.
     os.umask(0o077)
+    # httpx logs every request at info: a line for each pairing poll, every 2 s.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         config = config_from(args)
-        if not config.token.strip():
-            raise KioskConfigError("--token must be the login token of a kiosk account (POST /api/login or pairing)")
         kiosk = Kiosk(config)
     except (KioskConfigError, PrinterConfigError) as exc:
         print(f"nextup kiosk: {exc}", flush=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from printer.profile import PaperWidth, TextMode
@@ -21,7 +22,7 @@ class KioskConfig:
     server_url: str
     branch: str
     #: Login token of the branch's kiosk account; "" to use the credential file or pair (``kiosk.pairing``).
-    token: str
+    token: str = field(repr=False)
     #: Where tickets print: any ``printer.transports`` URL (``tcp://10.0.0.9:9100``, ``preview://DIR`` ...).
     printer_url: str
     #: Where the touch page is served; loopback, for the browser on the kiosk itself.
@@ -40,6 +41,9 @@ class KioskConfig:
     issue_timeout_s: float = 6.0
     #: Seconds between health heartbeats to the server and printer status checks.
     heartbeat_s: float = 5.0
+    #: Where the kiosk keeps the credential pairing gave it (``kiosk.pairing.CredentialFile``);
+    #: None for a kiosk that is always given its token (the server's demo kiosk).
+    data_dir: Path | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.server_url)
@@ -49,6 +53,8 @@ class KioskConfig:
             raise KioskConfigError("--branch must not be empty")
         if self.public_url is not None and urlsplit(self.public_url).scheme not in ("http", "https"):
             raise KioskConfigError(f"--public-url must be an http(s) URL, got {self.public_url!r}")
+        if not self.token.strip() and self.data_dir is None:
+            raise KioskConfigError("without --token the kiosk needs --data-dir to keep the credential pairing gives it")
         if self.idle_s <= 0 or self.issue_timeout_s <= 0 or self.heartbeat_s <= 0:
             raise KioskConfigError("idle, issue timeout and heartbeat seconds must be positive")
 

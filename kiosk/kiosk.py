@@ -6,9 +6,11 @@ an ``issue`` from a page into: the server's ticket (or refusal), then a print in
 
 Messages to the page (JSON, ``type``):
 
-- ``state``: ``{online, last_close, branch: {id, name_zh, name_en} | null, services: [...],
+- ``state``: ``{online, last_close, pairing, branch: {id, name_zh, name_en} | null, services: [...],
   allow_priority, printer: {online, paper_out, paper_near_end, cover_open, error, available},
-  idle_s}``; ``services`` as the server sends them (``server.kiosk_ws``).
+  idle_s}``; ``services`` as the server sends them (``server.kiosk_ws``). ``pairing`` is null once
+  the kiosk has a token, else ``{state: asking|waiting|error, code, expires_in, detail}``: the page
+  shows the code for an administrator instead of the service buttons.
 - ``issued``: ``{request_id, ticket: {number, service, name_zh, name_en, priority, ahead,
   estimated_wait_s, issued_at}}``: printing starts.
 - ``printed``: ``{request_id}``.
@@ -20,6 +22,11 @@ Messages to the page (JSON, ``type``):
 From the page: ``{"type": "issue", "request_id", "service", "priority"}``. A request id seen
 before is never issued or printed again: its messages so far are sent again instead, so a double
 tap or a page resending after a hiccup yields one ticket.
+
+Where the token comes from: ``--token`` (kept whatever the server says of it), else the credential
+file in the data directory, else pairing (``kiosk.pairing``). A stored or paired token the server
+refuses (close 4401: the account disabled, the token revoked or expired) is deleted and the kiosk
+pairs again, showing a new code, rather than knocking with it for ever.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from typing import Any
 
 from kiosk.config import KioskConfig
 from kiosk.link import LinkDown, ServerLink
+from kiosk.pairing import Credential, CredentialFile, PairingStatus, pair
 from kiosk.printing import PRINT_FAILURES, KioskPrinter, failure_code, ticket_print
 from kiosk.qr_image import qr_data_url
 from printer.errors import PrinterError, TicketDataError
@@ -83,14 +91,18 @@ class Kiosk:
         self.printer = KioskPrinter(printer or Printer(config.printer_url, profile))
         #: The kiosk account's token: from the configuration, a credential file or pairing; renewable.
         self.token = config.token
+        self.credentials = CredentialFile(config.data_dir) if config.data_dir is not None else None
+        #: What the page shows while the kiosk has no token (None once it has one).
+        self.pairing: PairingStatus | None = None
         self.link = ServerLink(
             config.socket_url, headers=self.auth_headers, health=self.health_message, on_change=self.push_state,
-            heartbeat_s=config.heartbeat_s,
+            on_unauthorized=self._token_refused, heartbeat_s=config.heartbeat_s,
         )  # fmt: skip
         self.pages: set[PageClient] = set()
         self._requests: OrderedDict[str, IssueRecord] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._monitor: asyncio.Task[None] | None = None
+        self._connection: asyncio.Task[None] | None = None
 
     def auth_headers(self) -> dict[str, str]:
         """The kiosk socket's credential: a header, never the URL (which servers and proxies log)."""
@@ -99,15 +111,71 @@ class Kiosk:
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
-        self.link.start()
+        self._connection = asyncio.create_task(self._stay_connected(), name="kiosk link")
         self._monitor = asyncio.create_task(self._watch_printer(), name="kiosk printer status")
 
     async def stop(self) -> None:
-        for task in [*self._tasks, *([self._monitor] if self._monitor else [])]:
+        background = [task for task in (self._connection, self._monitor) if task is not None]
+        for task in [*self._tasks, *background]:
             task.cancel()
-        await asyncio.gather(*self._tasks, *([self._monitor] if self._monitor else []), return_exceptions=True)
-        await self.link.stop()
+        await asyncio.gather(*self._tasks, *background, return_exceptions=True)
         await asyncio.to_thread(self.printer.close)
+
+    # -- the token: given, stored, or paired -------------------------------------------
+
+    async def _stay_connected(self) -> None:
+        """Connect with the token there is; pair first when there is none, and again when it is refused."""
+        if not self.token and self.credentials is not None:
+            stored = await asyncio.to_thread(self.credentials.load, self.config.api_url, self.config.branch)
+            if stored is not None:
+                log.info("using the stored credential of kiosk account %s", stored.name)
+                self.token = stored.token
+        while True:
+            if not self.token:
+                await self._pair()
+            await self.link.run()  # returns only once _token_refused gave the token up
+
+    async def _pair(self) -> None:
+        credential = await pair(self.config.api_url, self.config.branch, self._show_pairing)
+        await self._save(credential)
+        self.token = credential.token
+        self.pairing = None
+        print(f"Paired as kiosk account {credential.name}; connecting", flush=True)
+        self.push_state()
+
+    async def _save(self, credential: Credential) -> None:
+        if self.credentials is None:
+            return
+        try:
+            await asyncio.to_thread(self.credentials.save, credential)
+        except OSError as exc:
+            # The kiosk works with the token in memory; after a restart it pairs again.
+            log.error("cannot store the credential in %s: %s", self.credentials.path, exc)
+
+    def _show_pairing(self, status: PairingStatus) -> None:
+        shown = self.pairing.code if self.pairing else None
+        self.pairing = status
+        if status.code and status.code != shown:
+            # The code only: the claim secret and the token are never printed or logged.
+            print(f"Pairing code {status.code}: an administrator enters it in /admin, Devices, "
+                  f"Pair a device (配对设备)", flush=True)  # fmt: skip
+        elif status.state == "error":
+            log.warning("cannot get a pairing code: %s", status.detail)
+        self.push_state()
+
+    def _token_refused(self) -> bool:
+        """The server refused the token (4401): a given one is kept; a stored one is dropped to pair again."""
+        if not self.config.token.strip() and self.credentials is not None:
+            log.warning("the server refused this kiosk's credential (%s); pairing again", self.link.last_close)
+            try:
+                self.credentials.delete()
+            except OSError as exc:
+                log.error("cannot delete the refused credential %s: %s", self.credentials.path, exc)
+            self.token = ""
+            self.pairing = PairingStatus("asking")
+            self.push_state()
+            return True
+        return False
 
     # -- what the page and the server are told ---------------------------------------
 
@@ -122,6 +190,7 @@ class Kiosk:
             "type": "state",
             "online": self.link.online,
             "last_close": self.link.last_close,
+            "pairing": self.pairing.wire() if self.pairing else None,
             "branch": {k: branch.get(k) for k in ("id", "name_zh", "name_en")} if branch else None,
             "services": services.get("services", []),
             "allow_priority": bool(services.get("allow_priority")),

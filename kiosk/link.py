@@ -9,6 +9,10 @@ An issue request waits for its answer across a reconnect: requests still unanswe
 on the new connection with the same ``request_id``, which the server uses as idempotency key, so
 the retry returns the ticket the first attempt made (if it made one) rather than a second ticket.
 The message shapes are documented in ``server.kiosk_ws``.
+
+A token the server refuses (close 4401: expired, revoked, its account disabled) is retried like
+any other failure, unless ``on_unauthorized`` says to give it up: then ``run`` returns, and the
+kiosk pairs again (``kiosk.kiosk``).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+
+from server.events import CloseCode
 
 log = logging.getLogger("nextup.kiosk.link")
 
@@ -65,6 +71,7 @@ class ServerLink:
         headers: Callable[[], dict[str, str]],
         health: Callable[[], Message],
         on_change: Callable[[], None],
+        on_unauthorized: Callable[[], bool] = lambda: False,
         heartbeat_s: float = 5.0,
     ) -> None:
         self.url = url
@@ -73,6 +80,8 @@ class ServerLink:
         self.headers = headers
         self.health = health
         self.on_change = on_change
+        #: Called when the server refuses the token (close 4401); True ends ``run``.
+        self.on_unauthorized = on_unauthorized
         self.heartbeat_s = heartbeat_s
         #: The server's latest ``services`` message; kept while offline so the page can still show names.
         self.services: Message | None = None
@@ -84,7 +93,7 @@ class ServerLink:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="kiosk link")
+        self._task = asyncio.create_task(self.run(), name="kiosk link")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -117,7 +126,8 @@ class ServerLink:
             with contextlib.suppress(ConnectionClosed):
                 await ws.send(json.dumps(self.health()))
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
+        """Stay connected, reconnecting for ever; returns only when ``on_unauthorized`` gives the token up."""
         delays = reconnect_delays()
         connector = connect(
             self.url,
@@ -132,7 +142,10 @@ class ServerLink:
             process_exception=_retry_everything,
         )
         async for ws in connector:
-            if await self._session(ws):
+            greeted = await self._session(ws)
+            if ws.close_code == CloseCode.UNAUTHORIZED and self.on_unauthorized():
+                return
+            if greeted:
                 delays = reconnect_delays()
             else:
                 # Connected but turned away (bad token, unknown branch): the library saw a

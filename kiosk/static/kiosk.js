@@ -99,9 +99,28 @@
     const offline = !(socketOpen && state.online);
     body.dataset.online = offline ? "false" : "true";
     // A customer's number on screen stays visible whatever happens to the link.
-    $("offline").hidden = !(offline && body.dataset.screen === "start");
+    const pairing = socketOpen ? state.pairing : null;
+    renderPairing(pairing);
+    $("offline").hidden = !(offline && body.dataset.screen === "start" && !pairing);
     // For the technician: why the server turned the kiosk away (a bad token, say), if it did.
     $("offline-reason").textContent = socketOpen ? state.last_close || "" : "";
+  }
+
+  const PAIRING_TEXTS = {
+    asking: "正在获取配对码… · Getting a pairing code…",
+    waiting: "等待管理员确认 · Waiting for an administrator",
+    error: "无法从服务器获取配对码，稍后重试 · Cannot get a code from the server; retrying",
+  };
+
+  // Not paired yet (or the server refused the stored credential): the code for an administrator
+  // covers the page; no service can be tapped.
+  function renderPairing(pairing) {
+    body.dataset.paired = pairing ? "false" : "true";
+    $("pairing").hidden = !pairing;
+    if (!pairing) return;
+    $("pairing").dataset.state = pairing.state;
+    $("pairing-code").textContent = pairing.code || "······";
+    $("pairing-detail").textContent = [PAIRING_TEXTS[pairing.state] || "", pairing.detail || ""].filter(Boolean).join(" · ");
   }
 
   function render() {
@@ -166,7 +185,7 @@
   // ---- Issuing ---------------------------------------------------------------------------
 
   function tap(serviceId) {
-    if (pending || !socketOpen || !state.online) return;
+    if (pending || !socketOpen || !state.online || state.pairing) return;
     pending = true;
     for (const entry of buttons.values()) entry.button.disabled = true;
     show("busy");

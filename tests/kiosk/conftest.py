@@ -46,7 +46,9 @@ def start_kiosk(tmp_path: Path) -> Iterator[Callable[..., RunningKiosk]]:
     """Factory: start kiosks (in this process, or as ``nextup kiosk`` with ``process=True``); all stopped after."""
     started: list[RunningKiosk] = []
 
-    def start(server: ServerProcess, token: str, printer: str, *extra: str, process: bool = False) -> RunningKiosk:
+    def start(
+        server: ServerProcess, token: str | None, printer: str, *extra: str, process: bool = False
+    ) -> RunningKiosk:
         kiosk: RunningKiosk
         if process:
             kiosk = KioskProcess(server.url, token, printer, tmp_path / "kiosks", *extra).start()

@@ -8,6 +8,7 @@ thread of the test process: most tests use it, because it starts in milliseconds
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import threading
@@ -42,6 +43,11 @@ def wait_for_page(url: str, alive: Callable[[], str | None], deadline_s: float =
     raise TimeoutError(f"kiosk page {url} not served within {deadline_s} s")
 
 
+def token_options(token: str | None) -> list[str]:
+    """``--token`` when given; None starts a kiosk without one (it pairs, or uses its ``--data-dir``)."""
+    return [] if token is None else ["--token", token]
+
+
 class RunningKiosk(Protocol):
     """What tests use of a started kiosk, however it runs."""
 
@@ -54,7 +60,7 @@ class RunningKiosk(Protocol):
 class KioskProcess:
     """``nextup kiosk`` as a child process: its page on a free loopback port, printing to ``printer``."""
 
-    def __init__(self, server_url: str, token: str, printer: str, log_dir: Path, *extra: str) -> None:
+    def __init__(self, server_url: str, token: str | None, printer: str, log_dir: Path, *extra: str) -> None:
         self.server_url = server_url
         self.token = token
         self.printer = printer
@@ -66,11 +72,13 @@ class KioskProcess:
 
     def start(self) -> KioskProcess:
         args = [sys.executable, "-m", "server", "kiosk", "--server", self.server_url, "--branch", "main",
-                "--token", self.token, "--printer", self.printer, "--port", str(self.port),
+                *token_options(self.token), "--printer", self.printer, "--port", str(self.port),
                 "--log-level", "warning", *self.extra]  # fmt: skip
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            # Only the token given here: a kiosk started without one must pair.
+            env = {k: v for k, v in os.environ.items() if k != "NEXTUP_KIOSK_TOKEN"}
+            self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         process = self.process
 
         def alive() -> str | None:
@@ -96,12 +104,12 @@ class KioskProcess:
 class InProcessKiosk:
     """The kiosk app on a free loopback port, served from a thread of this process."""
 
-    def __init__(self, server_url: str, token: str, printer: str, *extra: str) -> None:
+    def __init__(self, server_url: str, token: str | None, printer: str, *extra: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         parser = argparse.ArgumentParser()
         kiosk_cli.add_arguments(parser)
-        args = parser.parse_args(["--server", server_url, "--branch", "main", "--token", token,
+        args = parser.parse_args(["--server", server_url, "--branch", "main", *token_options(token),
                                   "--printer", printer, "--port", str(self.port), *extra])  # fmt: skip
         self.kiosk = Kiosk(kiosk_cli.config_from(args))
         config = uvicorn.Config(create_app(self.kiosk), host="127.0.0.1", port=self.port, log_level="warning",

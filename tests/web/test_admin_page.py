@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import httpx
@@ -49,21 +50,28 @@ def test_an_admin_adds_a_service_and_a_member_of_staff_from_the_page(
     assert httpx.get(f"{api.url}/api/session", headers=api.auth(login.json()["token"])).status_code == 401
 
 
-def test_a_new_display_gets_a_working_link(api: Api, new_context: Callable[[], BrowserContext]) -> None:
-    """Creating a display account shows its link once; the link opens a live display."""
+def test_a_new_display_is_added_by_pairing_and_the_page_shows_no_token(
+    api: Api, new_context: Callable[[], BrowserContext]
+) -> None:
+    """The admin enters the code the TV at /display/main shows; the display goes live; no token on the page."""
     page = new_context().new_page()
     log_in(page, api.url, "admin", path="/admin")
     page.click('.tabs a[data-tab="devices"]')
-    form = page.locator("#device-form")
-    form.locator('input[name="username"]').fill("hall-tv")
-    form.locator('input[name="password"]').fill("hall-tv-password")
-    form.locator('select[name="role"]').select_option("display")
-    form.locator('button[type="submit"]').click()
-    expect(page.locator("#device-link")).to_be_visible()
-    expect(page.locator('#devices-table tr[data-device="hall-tv"]')).to_contain_text("Never connected")
+    expect(page.locator("#pair-how")).to_contain_text("/display/main")
     display = new_context().new_page()
-    display.goto(page.locator("#device-link").inner_text())  # the absolute link, as shown
-    expect(display.locator("#connection")).to_have_attribute("data-state", "online")
+    display.goto(f"{api.url}/display/main")
+    code = display.locator("#pairing-code")
+    expect(code).to_have_text(re.compile(r"^[0-9]{6}$"), timeout=10_000)
+    form = page.locator("#pair-form")
+    form.locator('input[name="code"]').fill(str(code.text_content()))
+    form.locator('input[name="name"]').fill("hall-tv")
+    form.locator('button[type="submit"]').click()
+    expect(page.locator("#pair-result")).to_contain_text("Paired: hall-tv (display)")
+    expect(display.locator("#connection")).to_have_attribute("data-state", "online", timeout=15_000)
+    expect(page.locator('#devices-table tr[data-device="hall-tv"]')).to_have_count(1)
+    html = page.content()
+    assert "nxt1." not in html and "token=" not in html
+    assert page.locator("#device-form").count() == 0
 
 
 def test_an_admin_pairs_a_device_by_its_code_in_the_readers_language(

@@ -323,8 +323,8 @@
       });
     }
     if ($("pair-form")) {
-      // Pairing: the device shows a code, the admin names it here; the device then fetches its own
-      // token (no token is ever shown or copied).
+      // Pairing is how displays and kiosks get their credential: the device shows a code, the admin
+      // names it here, the device then fetches its own token. This page never shows a token.
       $("pair-form").addEventListener("submit", async (event) => {
         event.preventDefault();
         const form = event.target;
@@ -344,26 +344,6 @@
           N.say(line.textContent, "error");
         }
         line.hidden = false;
-      });
-    }
-    if ($("device-form")) {
-      $("device-form").addEventListener("submit", async (event) => {
-        event.preventDefault();
-        const form = event.target;
-        const body = { username: form.elements.username.value.trim(), password: form.elements.password.value,
-          role: form.elements.role.value, counters: [] };
-        if (!await call("POST", "/api/users", body)) return;
-        // The device's token, shown once: the kiosk is configured with it, the display opens its link.
-        const login = await N.api("POST", "/api/login", { username: body.username, password: body.password });
-        form.reset();
-        loadUsers();
-        if (login.status !== 200) return;
-        $("device-token").textContent = login.data.token;
-        const link = "/display/" + encodeURIComponent(page.branch.id) + "?token=" + encodeURIComponent(login.data.token);
-        $("device-link").href = link;
-        $("device-link").textContent = new URL(link, window.location.href).toString();
-        $("device-link-line").hidden = body.role !== "display";
-        $("device-secret").hidden = false;
       });
     }
   }
