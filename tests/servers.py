@@ -92,6 +92,13 @@ class ServerProcess:
         wait_until_healthy(self.url, process=self.process)
         return self
 
+    def successor(self) -> ServerProcess:
+        """A server like this one (same data, Redis, secrets file and port), not started: a restart."""
+        return ServerProcess(
+            self.data_dir, self.redis_url, self.config, port=self.port, secret_key_file=self.given_secret_key_file,
+            admin_password=self.admin_password, log_level=self.log_level,
+        )  # fmt: skip
+
     def kill(self) -> None:
         """kill -9: no clean shutdown of anything."""
         if self.process and self.process.poll() is None:

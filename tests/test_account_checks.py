@@ -15,7 +15,7 @@ import redis
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from server import keys
+from server import keyring, keys
 from server.auth import Identity, Role, TokenSigner
 from server.events import CloseCode
 from tests.conftest import Api
@@ -27,9 +27,9 @@ pytestmark = pytest.mark.redis
 CLOSE_DEADLINE_S = 7.0
 
 
-def forge(redis_client: redis.Redis, username: str, role: Role, branch: str = "main") -> str:
-    """A validly signed token that no login issued (as someone holding the signing secret could make)."""
-    signer = TokenSigner(bytes.fromhex(str(redis_client.get(keys.signing_secret()))))
+def forge(server: ServerProcess, username: str, role: Role, branch: str = "main") -> str:
+    """A validly signed token that no login issued (as someone holding the signing key could make)."""
+    signer = TokenSigner(keyring.read(server.secret_key_file).signing_key)
     identity = Identity(username, role, branch, frozenset(), time.time() + 3600, secrets.token_urlsafe(12))
     return signer.issue(identity)
 
@@ -79,11 +79,11 @@ def waiting(api: Api) -> int:
 @pytest.mark.parametrize("request_", [("GET", None), ("POST", {"username": "x1", "password": "p" * 12,
                                                                 "role": "admin", "branch": "*"})])
 def test_a_signed_token_of_an_account_that_never_existed_is_refused(
-    api: Api, redis_client: redis.Redis, request_: tuple[str, dict[str, Any] | None]
+    server: ServerProcess, api: Api, redis_client: redis.Redis, request_: tuple[str, dict[str, Any] | None]
 ) -> None:
     """A forged admin token for "ghost" is 401 on the accounts endpoints; no account is created."""
     method, body = request_
-    token = forge(redis_client, "ghost", Role.ADMIN, "*")
+    token = forge(server, "ghost", Role.ADMIN, "*")
     response = api.http.request(method, "/api/users", json=body, headers=api.auth(token))
     assert response.status_code == 401, response.text
     assert response.json()["error"]["code"] == "unauthorized"
@@ -91,11 +91,11 @@ def test_a_signed_token_of_an_account_that_never_existed_is_refused(
 
 
 def test_a_token_of_a_disabled_account_is_refused_even_if_its_session_was_never_ended(
-    api: Api, redis_client: redis.Redis
+    server: ServerProcess, api: Api, redis_client: redis.Redis
 ) -> None:
     """Disabling an account refuses every token of it, including one no logout or revocation knows."""
     api.user("boss", "manager")
-    token = forge(redis_client, "boss", Role.MANAGER)
+    token = forge(server, "boss", Role.MANAGER)
     assert api.http.get("/api/branches/main/state", headers=api.auth(token)).status_code == 200
     disable(api, "boss")
     response = api.http.get("/api/branches/main/state", headers=api.auth(token))
@@ -104,11 +104,11 @@ def test_a_token_of_a_disabled_account_is_refused_even_if_its_session_was_never_
 
 @pytest.mark.parametrize(("role", "branch"), [(Role.ADMIN, "main"), (Role.MANAGER, "*"), (Role.MANAGER, "north")])
 def test_a_token_whose_role_or_branch_is_not_the_accounts_is_refused(
-    api: Api, redis_client: redis.Redis, role: Role, branch: str
+    server: ServerProcess, api: Api, redis_client: redis.Redis, role: Role, branch: str
 ) -> None:
     """A token naming a role or branch the account does not have (e.g. from before it was re-created) is 401."""
     api.user("boss", "manager")
-    token = forge(redis_client, "boss", role, branch)
+    token = forge(server, "boss", role, branch)
     response = api.http.get("/api/branches/main/state", headers=api.auth(token))
     assert response.status_code == 401, response.text
 
@@ -181,7 +181,7 @@ def test_a_new_account_is_seen_by_every_process_at_once(
     first, second = start_server(), start_server()
     api, other = Api(first.url), Api(second.url)
     try:
-        early = forge(redis_client, "late", Role.MANAGER)
+        early = forge(second, "late", Role.MANAGER)
         assert other.http.get("/api/branches/main/state", headers=other.auth(early)).status_code == 401
         token = api.user("late", "manager")
         deadline = time.monotonic() + 3

@@ -20,6 +20,7 @@ import redis
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from server import keyring
 from server.events import CloseCode
 from tests.conftest import Api
 from tests.servers import ServerProcess
@@ -75,8 +76,11 @@ def branches(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     folder = tmp_path_factory.mktemp("branches")
     config = folder / "north.toml"
     config.write_text(NORTH, encoding="utf-8")
-    main = ServerProcess(folder / "main", redis_url).start()
-    north = ServerProcess(folder / "north", redis_url, config).start()
+    # One installation: both processes sign with the same keys (NEXTUP_SECRET_KEY_FILE).
+    shared_keys = folder / "secrets.json"
+    keyring.create(shared_keys, keyring.Keyring.new())
+    main = ServerProcess(folder / "main", redis_url, secret_key_file=shared_keys).start()
+    north = ServerProcess(folder / "north", redis_url, config, secret_key_file=shared_keys).start()
     star, on_north = Api(main.url), Api(north.url)
     try:
         created = on_north.http.post("/api/users", headers=on_north.auth(on_north.admin()), json={

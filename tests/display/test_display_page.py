@@ -143,7 +143,7 @@ def test_after_kill_9_and_a_restart_the_page_recovers_and_shows_missed_calls(
     finally:
         through_other.close()
 
-    restarted = ServerProcess(server.data_dir, server.redis_url, port=server.port).start()
+    restarted = server.successor().start()
     try:
         page.wait_for_function("window.nextupAnnouncements.length === 4", timeout=30_000)
         assert page.evaluate("window.nextupLoadId") == load_id  # no reload

@@ -99,9 +99,7 @@ def test_the_kiosk_reconnects_to_a_restarted_server(
     page.click("#done")
     server.kill()
     expect(page.locator("#offline")).to_be_visible(timeout=15_000)
-    restarted = ServerProcess(
-        server.data_dir, server.redis_url, port=server.port, secret_key_file=server.given_secret_key_file
-    ).start()
+    restarted = server.successor().start()
     try:
         page.wait_for_selector("body[data-online=true]", timeout=20_000)
         expect(page.locator("#offline")).to_be_hidden()

@@ -23,7 +23,7 @@ def test_the_page_recovers_after_a_server_restart(
     wait_live(page)
     server.kill()
     expect(page.locator("body")).to_have_attribute("data-connection", "offline", timeout=EXPECT_MS)
-    restarted = ServerProcess(server.data_dir, server.redis_url, port=server.port).start()
+    restarted = server.successor().start()
     restartable.append(restarted)
     call_next(api, "2")
     expect(page.locator("#go")).to_have_text("请到2号窗口办理", timeout=EXPECT_MS)
