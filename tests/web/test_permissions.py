@@ -88,7 +88,10 @@ GET    /dashboard                                            303  303  303  200 
 GET    /dashboard/{branch}                                   303  303  303  200  200  403  403
 GET    /complaints                                           303  303  303  200  200  403  403
 GET    /complaints/{branch}                                  303  303  303  200  200  403  403
-GET    /display/{branch}                                     401  200  200  200  200  403  200
+GET    /display/{branch}                                     200  200  200  200  200  403  200
+POST   /api/pairing                                          201  201  201  201  201  201  201
+POST   /api/pairing/claim                                    404  404  404  404  404  404  404
+POST   /api/branches/{branch}/pairing                        401  403  403  403  404  403  403
 GET    /static/{path}                                        200  200  200  200  200  200  200
 GET    /t/{ticket}                                           200  200  200  200  200  200  200
 GET    /api/branches/{branch}/tickets/{ticket}/updates       200  200  200  200  200  200  200
@@ -114,8 +117,11 @@ WS     /ws/tickets/{ticket}                                  open open open open
 # - /logout: the page form always goes back to the login page; it ends the session it can verify.
 # - /counter sends managers to /admin; /admin, /dashboard and /complaints send staff to /counter (303);
 #   devices get 403.
-# - /display/{branch} and the display and kiosk websockets take the token in the query (a TV
-#   browser cannot send headers); the staff websocket takes the page session cookie.
+# - /display/{branch} and the display and kiosk websockets take the token in the query (or the
+#   paired device's cookie / header); the staff websocket takes the page session cookie. Without a
+#   credential the display page is the pairing screen (200); a kiosk token there is 403.
+# - /api/pairing and its claim are a device's, before it has any account: anonymous by design
+#   (rate limited per address). Approving a code needs an admin of the branch; 000000 is no code (404).
 
 #: Order in which the roles run each request: the admin last, as its request may change things
 #: (deleting the service or counter the others were refused).
@@ -275,6 +281,9 @@ REQUESTS: dict[tuple[str, str], Request] = {
                                                                         prepare=a_complaint),
     ("WS", "/ws/tickets/{ticket}"): Request(prepare=a_waiting_ticket),
     ("GET", "/display/static/{path}"): Request(params={"path": "display.css"}),
+    ("POST", "/api/pairing"): Request(body={"kind": "display", "branch": "main"}),
+    ("POST", "/api/pairing/claim"): Request(body={"claim": "not-a-claim-of-any-request"}),
+    ("POST", "/api/branches/{branch}/pairing"): Request(body={"code": "000000", "name": "tv-matrix"}),
 }
 _ACTION_PREPARATION: dict[str, Callable[[Api], dict[str, Any]] | None] = {
     "call-next": issue_one,
