@@ -54,6 +54,7 @@ def bucket(tallies: Mapping[str, int], dim: str, samples: Sequence[Sample] | Non
     return {
         "issued": _tally(tallies, "issued", dim),
         "called": called,
+        "calls": _tally(tallies, "calls", dim),
         "served": served,
         "no_shows": _tally(tallies, "no_shows", dim),
         "cancelled": _tally(tallies, "cancelled", dim),
@@ -249,7 +250,7 @@ CSV_COLUMNS = (
     "day", "dimension", "key", "issued", "called", "served", "no_shows", "cancelled", "transferred",
     "within_target", "service_level", "wait_mean_s", "wait_median_s", "wait_p90_s", "wait_max_s",
     "handling_mean_s", "handling_median_s", "handling_p90_s", "handling_max_s", "busy_s", "open_s", "utilisation",
-    "ratings", "rating_mean",
+    "ratings", "rating_mean", "calls",
 )  # fmt: skip
 
 

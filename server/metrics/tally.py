@@ -8,17 +8,23 @@ one transaction with the id of the last event (``server/metrics/consumer.py``).
 What each event counts, on the local day and hour (branch time zone) of the event:
 
 - ``ticket_issued``: ``issued`` for its service (an arrival);
-- ``ticket_called``, the ticket's first call only: ``called``, ``wait_ms`` (first call - issue) and
-  ``within_target`` (wait <= its service's ``target_wait_min``), for the service it was waiting in,
-  the counter, the staff member who called it, and the hour of the call;
+- ``ticket_called``: ``calls`` for every call of a ticket to a counter (again after a transfer or a
+  reactivation; a recall is not a new call), for the service, the counter and the staff member who
+  called it; and, on the ticket's first call only, ``called``, ``wait_ms`` (first call - issue) and
+  ``within_target`` (wait <= its service's ``target_wait_min``). So ``called`` counts tickets (never
+  more than were issued) and ``calls`` counts the work of a counter or a person;
 - ``ticket_served``: ``served`` and ``handling_ms`` (finish - the call at the counter that finished
-  it, so a ticket transferred after a call is timed at the counter that served it);
+  it, so a ticket transferred after a call is timed at the counter that served it), for the staff
+  member who called it there (who served the customer, whoever pressed finish), so that nobody has
+  more served than calls;
 - ``ticket_no_show``, ``ticket_cancelled``, ``ticket_transferred``: ``no_shows``, ``cancelled``,
   ``transferred`` (by the service it left);
 - a counter is ``busy`` from a call until the ticket is served, a no-show or transferred away, and
   ``open`` from ``counter_opened`` (or its first call, when the stream never showed it opening)
   until ``counter_paused`` or ``counter_closed``; ``busy_ms`` and ``open_ms`` are split across the
-  hours and days the interval covers.
+  hours and days the interval covers. The open time of a counter is a person's from the moment they
+  take it or call there, so a person's busy time is always within their open time (a busy rate never
+  above 100 %).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ DEFAULT_TARGET_WAIT_MIN = 15
 MEASURES = (
     "issued",
     "called",
+    "calls",
     "within_target",
     "wait_ms",
     "served",
@@ -182,13 +189,16 @@ class Tally:
         if state.open_since is None:
             # Counters open from the start have no counter_opened event: open from their first call.
             state.open_since, state.opened_by = ts, staff
+        else:
+            self.hand_over(counter_id, staff, ts)
         state.busy_since, state.ticket, state.staff = ts, ticket["id"], staff
         self.waiting[ticket["id"]] = None
-        if ticket["called_at"] != ticket["last_called_at"]:
-            return  # a reactivated ticket called again: its wait was measured at its first call
-        wait = ts - iso_ms(ticket["issued_at"])
         service = ticket["service"]
         dims = {"service": service, "counter": counter_id, "staff": staff}
+        self.add(ts, "calls", 1, **dims)
+        if ticket["called_at"] != ticket["last_called_at"]:
+            return  # called before (reactivated, or transferred): its wait was measured at its first call
+        wait = ts - iso_ms(ticket["issued_at"])
         self.add(ts, "called", 1, **dims)
         self.add(ts, "wait_ms", wait, **dims)
         self.add(ts, "within_target", 1 if wait <= self.target_ms(service) else 0, **dims)
@@ -196,8 +206,15 @@ class Tally:
             Sample("wait", wait, service, counter_id, staff, self.day_hour(ts)[1], ticket["number"])
         )
 
+    def server_of(self, data: dict[str, Any]) -> str:
+        """Who served the event's ticket: who called it at the counter, else who sent the event."""
+        state = self.counters.get(str(data["counter"]))
+        if state is not None and state.ticket == data["ticket"]["id"] and state.staff:
+            return state.staff
+        return str(data.get("staff") or "")
+
     def _on_ticket_served(self, data: dict[str, Any], ts: int) -> None:
-        ticket, counter_id, staff = data["ticket"], str(data["counter"]), str(data.get("staff") or "")
+        ticket, counter_id, staff = data["ticket"], str(data["counter"]), self.server_of(data)
         state = self.counter(counter_id)
         called = state.busy_since if state.ticket == ticket["id"] and state.busy_since is not None else None
         if called is None:
@@ -215,14 +232,14 @@ class Tally:
 
     def _on_ticket_no_show(self, data: dict[str, Any], ts: int) -> None:
         ticket, counter_id = data["ticket"], str(data["counter"])
-        self.add(ts, "no_shows", 1, service=ticket["service"], counter=counter_id, staff=str(data.get("staff") or ""))
+        self.add(ts, "no_shows", 1, service=ticket["service"], counter=counter_id, staff=self.server_of(data))
         self.end_busy(counter_id, ts)
 
     def _on_ticket_transferred(self, data: dict[str, Any], ts: int) -> None:
         ticket, counter_id = data["ticket"], data.get("counter")
         if counter_id:
             self.add(ts, "transferred", 1, service=data["from_service"], counter=str(counter_id),
-                     staff=str(data.get("staff") or ""))  # fmt: skip
+                     staff=self.server_of(data))  # fmt: skip
             self.end_busy(str(counter_id), ts)
         else:
             self.add(ts, "transferred", 1, service=data["from_service"])
@@ -249,6 +266,18 @@ class Tally:
         state = self.counter(str(data["counter"]))
         if state.open_since is None:
             state.open_since, state.opened_by = ts, str(data.get("staff") or "")
+
+    def _on_counter_taken(self, data: dict[str, Any], ts: int) -> None:
+        self.hand_over(str(data["counter"]), str(data.get("staff") or ""), ts)
+
+    def hand_over(self, counter_id: str, staff: str, ts: int) -> None:
+        """From ``ts`` the open counter's time is ``staff``'s (who took it, or who calls there now)."""
+        state = self.counter(counter_id)
+        if state.open_since is None or not staff or staff == state.opened_by:
+            return
+        # Split, not ended: the counter's (and the branch's) open time adds up the same.
+        self.add_interval("open_ms", state.open_since, ts, counter=counter_id, staff=state.opened_by)
+        state.open_since, state.opened_by = ts, staff
 
     def _on_counter_paused(self, data: dict[str, Any], ts: int) -> None:
         self.end_open(str(data["counter"]), ts)

@@ -97,7 +97,7 @@ def test_the_dashboard_shows_the_metrics_of_the_api_and_follows_events(
             for name in ("alice", "bob"):
                 figures = report["by_staff"][name]
                 row = f'#staff tr[data-staff="{name}"]'
-                for field, expected in (("called", figures["called"]), ("served", figures["served"]),
+                for field, expected in (("calls", figures["calls"]), ("served", figures["served"]),
                                         ("no_shows", figures["no_shows"]),
                                         ("handling_mean_s", figures["handling"]["mean_s"])):  # fmt: skip
                     expect_value(page, f'{row} [data-field="{field}"]', expected)

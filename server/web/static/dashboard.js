@@ -258,7 +258,7 @@
       const s = today.by_staff[name];
       return N.el("tr", { dataset: { staff: name } }, [
         N.el("td", { text: name }),
-        cell("called", s.called, count(s.called)),
+        cell("calls", s.calls, count(s.calls)),
         cell("served", s.served, count(s.served)),
         cell("no_shows", s.no_shows, count(s.no_shows)),
         cell("handling_mean_s", s.handling.mean_s, duration(s.handling.mean_s)),
