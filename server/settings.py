@@ -54,7 +54,10 @@ _RETENTION_NUMBERS = {
 }
 
 #: Tickets one kiosk may issue in any 60 seconds (NEXTUP_KIOSK_TICKETS_PER_MINUTE); 0 = no limit.
-DEFAULT_KIOSK_TICKETS_PER_MINUTE = 10
+#: A kiosk serves a customer every 5 s at best (tap, print, tear off): 12 a minute in a morning
+#: rush. The limit is above that, so it never turns a real customer away; what it stops is a stuck
+#: touch screen, a script or a stolen kiosk credential draining the day's numbers (``daily_cap``).
+DEFAULT_KIOSK_TICKETS_PER_MINUTE = 20
 
 #: Numeric settings from the environment: variable -> (field of PhoneSettings or Settings, type).
 _PHONE_NUMBERS = {

@@ -85,4 +85,21 @@ def test_login_never_redirects_off_site(api: Api) -> None:
     response = client.post(
         "/login", data={"username": "admin", "password": ADMIN_PASSWORD, "next": "//evil.example/x"}
     )
-    assert response.status_code == 303 and response.headers["location"] == "/counter"
+    assert response.status_code == 303 and response.headers["location"] == "/admin"
+
+
+@pytest.mark.parametrize(("role", "page"), [("staff", "/counter"), ("manager", "/dashboard"), ("admin", "/admin")])
+def test_each_role_lands_where_its_work_is(api: Api, role: str, page: str) -> None:
+    """Issue #16: an admin landed on /counter, a manager on the read-only /admin. A page asked for wins."""
+    username = "admin" if role == "admin" else f"landing-{role}"
+    if role != "admin":
+        api.user(username, role, ["1"] if role == "staff" else [])
+    password = ADMIN_PASSWORD if role == "admin" else f"pw-{username}-123"
+    client = httpx.Client(base_url=api.url)
+    try:
+        landed = client.post("/login", data={"username": username, "password": password})
+        assert landed.status_code == 303 and landed.headers["location"] == page
+        asked = client.post("/login", data={"username": username, "password": password, "next": "/complaints"})
+        assert asked.headers["location"] == "/complaints"
+    finally:
+        client.close()

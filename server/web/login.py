@@ -12,17 +12,20 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.api import SESSION_COOKIE, context, identify
-from server.auth import PEOPLE, Identity
+from server.auth import PEOPLE, Identity, Role
 from server.errors import ApiError
 from server.web.i18n import LANG_COOKIE, page_language, translate
 from server.web.templating import templates
 
+#: Where each role's work is: the page a login leads to when no page was asked for.
+LANDING = {Role.STAFF: "/counter", Role.MANAGER: "/dashboard", Role.ADMIN: "/admin"}
+
 
 def safe_next(value: str | None) -> str:
-    """Only a path on this server: never an open redirect."""
+    """Only a path on this server: never an open redirect; "" when none was asked for."""
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
-    return "/counter"
+    return ""
 
 
 def login_page(
@@ -68,7 +71,7 @@ async def login_submit(request: Request) -> Response:
     identity = Identity(username, role, branch, counters, time.time() + ctx.settings.session_ttl_s,
                         secrets.token_urlsafe(12))
     await ctx.revocations.remember(username, identity.session, identity.expires)
-    response = RedirectResponse(safe_next(str(form.get("next", ""))), status_code=303)
+    response = RedirectResponse(safe_next(str(form.get("next", ""))) or LANDING[role], status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         ctx.signer.issue(identity),
