@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,7 +34,7 @@ from server.sessions import Revocations
 from server.settings import Settings
 from server.socket_limit import SocketCap
 from server.store import QueueStore
-from server.web import admin, complaints, counter, login, staff_ws
+from server.web import admin, complaints, counter, login, pages, staff_ws
 from server.web.security_headers import SecurityHeaders
 
 log = logging.getLogger("nextup")
@@ -118,7 +119,7 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             *phone.ROUTES,
             *feedback.ROUTES,
         ],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: pages.not_found_or_error},
         middleware=[
             # The real client address first: every limit below is keyed by it.
             *proxy_middleware(settings.trusted_proxies),

@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from server.api import Context, context, identify
 from server.auth import Identity, Role
 from server.errors import ApiError
+from server.http import http_exception_handler
 from server.web.i18n import LANG_COOKIE, PageTexts, page_language, texts_for, translate
 from server.web.templating import templates
 
@@ -32,6 +34,19 @@ async def session_identity(request: Request, ctx: Context) -> Identity | None:
 
 def to_login(request: Request) -> Response:
     return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
+#: Paths whose answers are for programs (JSON or text) even when a browser asks.
+_API_PATHS = ("/api/", "/ws/", "/metrics", "/healthz")
+
+
+async def not_found_or_error(request: Request, exc: Exception) -> Response:
+    """A mistyped address in a browser gets a page in words (zh or en); the API keeps its JSON."""
+    assert isinstance(exc, HTTPException)
+    wants_page = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith(_API_PATHS)
+    if exc.status_code == 404 and wants_page:
+        return render(request, "not_found.html", {}, status=404)
+    return await http_exception_handler(request, exc)
 
 
 def forbidden_page(request: Request, identity: Identity) -> Response:
