@@ -1,9 +1,10 @@
 """Every Redis key NextUp uses, in one place.
 
 All keys of one branch share the hash tag ``{branch}`` so that every script touching one branch runs
-on one Redis Cluster slot. Scripts receive ``branch_prefix(branch)`` and build ticket keys from it
-with the same layout as ``ticket`` below (see ``lua/common.lua``); ``tests/test_keys.py`` checks
-that both agree.
+on one Redis Cluster slot. Scripts receive ``branch_prefix(branch)`` as their one key and name every
+other key through Lua functions generated from the functions below when they are loaded
+(``k_ticket(ticket_id)`` from ``ticket``; see ``server/scripts.py``); ``tests/test_keys.py`` checks
+that both agree and that no script spells a key itself.
 """
 
 from __future__ import annotations
@@ -225,9 +226,7 @@ def metrics_waiting(branch: str) -> str:
     return f"{_metrics(branch)}waiting"
 
 
-# --- customer feedback (``server.feedback``): the scripts (lua/rate_ticket.lua,
-# lua/file_complaint.lua, lua/update_complaint.lua, lua/phone_view.lua) build the same names from
-# the branch prefix; tests/phone checks both agree ---------------------------------------------------
+# --- customer feedback (``server.feedback``) --------------------------------------------------------
 
 
 def rating(branch: str, ticket_id: str) -> str:

@@ -2,7 +2,8 @@
 
 The Redis scripts in ``server/lua`` apply these rules atomically; this module states them in plain
 Python for the API layer (which checks what it can before touching Redis) and for the tests, which
-hold the scripts to them.
+hold the scripts to them. The transition tables are not restated in Lua: the scripts get them from
+here when they are loaded (``server/scripts.py``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class CounterStatus(str, Enum):
     CLOSED = "closed"
 
 
-#: Ticket transitions: action -> statuses it may start from.
+#: Ticket transitions: action -> statuses it may start from. The scripts refuse any other start
+#: with ``invalid_state`` naming the ticket's status (409).
 TICKET_TRANSITIONS: dict[str, frozenset[TicketStatus]] = {
     "call": frozenset({TicketStatus.WAITING}),
     "recall": frozenset({TicketStatus.CALLED}),
@@ -47,7 +49,7 @@ TICKET_TRANSITIONS: dict[str, frozenset[TicketStatus]] = {
     "reactivate": frozenset({TicketStatus.NO_SHOW}),
 }
 
-#: Counter transitions: action -> statuses it may start from.
+#: Counter transitions: action -> statuses it may start from; refused likewise.
 COUNTER_TRANSITIONS: dict[str, frozenset[CounterStatus]] = {
     "open": frozenset({CounterStatus.CLOSED, CounterStatus.PAUSED}),
     "pause": frozenset({CounterStatus.OPEN}),

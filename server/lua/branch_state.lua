@@ -17,7 +17,7 @@ for i = A + n + 1, #ARGV do
     staff = null_if_empty(c.staff), holder = null_if_empty(c.holder), current = current})
 end
 local recent = {}
-for _, raw in ipairs(redis.call('LRANGE', k_recent(), 0, -1)) do table.insert(recent, cjson.decode(raw)) end
+for _, raw in ipairs(redis.call('LRANGE', k_recent_calls(), 0, -1)) do table.insert(recent, cjson.decode(raw)) end
 local n_zh, n_en, n_em, n_at = unpack(redis.call('HMGET', k_notice(), 'text_zh', 'text_en', 'emergency', 'at'))
 local notice = cjson.null
 if (n_zh and n_zh ~= '') or (n_en and n_en ~= '') then

@@ -6,7 +6,7 @@ if not c then return refusal end
 local id = redis.call('HGET', k_numbers(day), number)
 if not id then return refuse('not_found') end
 local t = hash(k_ticket(id))
-if t.status ~= 'waiting' then return refuse('invalid_state', {state = t.status, number = number}) end
+if not TICKET_TRANSITIONS.call[t.status] then return refuse('invalid_state', {state = t.status, number = number}) end
 local served = false
 for i = A + 4, #ARGV do
   if ARGV[i] == t.service then served = true end

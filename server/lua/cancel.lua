@@ -3,7 +3,7 @@
 local id = ARGV[A]
 local t = hash(k_ticket(id))
 if not t then return refuse('not_found') end
-if t.status ~= 'waiting' then return refuse('invalid_state', {state = t.status, number = t.number}) end
+if not TICKET_TRANSITIONS.cancel[t.status] then return refuse('invalid_state', {state = t.status, number = t.number}) end
 redis.call('ZREM', k_queue(t.service, t.priority), id)
 redis.call('HSET', k_ticket(id), 'status', 'cancelled', 'finished_at', NOW_ISO, 'finished_ms', NOW_MS)
 t = hash(k_ticket(id))

@@ -1,23 +1,6 @@
--- Shared by every NextUp script; prepended to each when loaded (server/scripts.py).
--- KEYS[1] is the branch prefix "nextup:{branch}:"; every key below shares its hash tag, so one
--- script touches one Cluster slot. The layout mirrors server/keys.py.
-local P = KEYS[1]
-local function k_ticket(id) return P .. 'ticket:' .. id end
-local function k_queue(service, priority)
-  return P .. 'queue:' .. service .. ':' .. ((priority == '1') and 'priority' or 'regular')
-end
-local function k_counter(id) return P .. 'counter:' .. id end
-local function k_numbering(day) return P .. 'numbering:' .. day end
-local function k_numbers(day) return P .. 'numbers:' .. day end
-local function k_order() return P .. 'order' end
-local function k_events() return P .. 'events' end
-local function k_recent() return P .. 'recent_calls' end
-local function k_idempotency(key) return P .. 'idempotency:' .. key end
-local function k_open_counters() return P .. 'open_counters' end
-local function k_audit() return P .. 'audit' end
-local function k_config() return P .. 'config' end
-local function k_notice() return P .. 'notice' end
-local function k_kiosk_issues(device) return P .. 'kiosk_issues:' .. device end
+-- Shared by every NextUp script; loaded after the generated prelude (server/scripts.py), which
+-- gives the key functions k_ticket(id), k_queue(service, priority) ... of server/keys.py and the
+-- transition tables of server/rules.py. Every key of a script carries the branch's hash tag.
 
 -- Every script's first ARGVs: now in ms, now as ISO 8601 with the branch's offset, the actor
 -- (username or device), the branch id, the event stream's approximate maximum length, the
@@ -136,8 +119,8 @@ local function call_ticket(t, counter_id, c, recent_n, event_type)
   local called = hash(k_ticket(t.id))
   local call = {number = called.number, counter = counter_id, service = called.service,
     at = NOW_ISO, ticket = called.id}
-  redis.call('LPUSH', k_recent(), cjson.encode(call))
-  redis.call('LTRIM', k_recent(), 0, recent_n - 1)
+  redis.call('LPUSH', k_recent_calls(), cjson.encode(call))
+  redis.call('LTRIM', k_recent_calls(), 0, recent_n - 1)
   local seq = emit(event_type, {ticket = public_ticket(called), counter = counter_id, staff = ACTOR})
   return reply({ticket = public_ticket(called), seq = seq})
 end

@@ -5,9 +5,7 @@ local counter_id, action, reason = ARGV[A], ARGV[A + 1], ARGV[A + 2]
 local c = hash(k_counter(counter_id)) or {status = 'closed'}
 local status = c.status or 'closed'
 if taken_by_other(c) then return taken_by_other(c) end
-local allowed = {open = {closed = true, paused = true}, pause = {open = true},
-  close = {open = true, paused = true}}
-if not allowed[action][status] then
+if not COUNTER_TRANSITIONS[action][status] then
   return refuse('invalid_state', {state = status})
 end
 if action ~= 'open' and c.current and c.current ~= '' then

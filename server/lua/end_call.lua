@@ -7,6 +7,10 @@ if not c.current or c.current == '' then
   return refuse('no_current_ticket', {state = c.status or 'closed'})
 end
 local id = c.current
+local status, number = unpack(redis.call('HMGET', k_ticket(id), 'status', 'number'))
+if not TICKET_TRANSITIONS[(outcome == 'served') and 'finish' or 'no_show'][status] then
+  return refuse('invalid_state', {state = status, number = number})
+end
 if outcome == 'served' then
   redis.call('HSET', k_ticket(id), 'status', 'served', 'finished_at', NOW_ISO, 'finished_ms', NOW_MS)
 else

@@ -1,6 +1,5 @@
 -- The phone page's view of one ticket: the ticket, its place in line, when it ended and its
 -- feedback, in one round trip. ARGV[A..]: ticket id.
--- Feedback keys mirror server/keys.py.
 local id = ARGV[A]
 local t = hash(k_ticket(id))
 if not t then return refuse('not_found') end
@@ -10,7 +9,7 @@ if t.status == 'served' or t.status == 'cancelled' then
 elseif t.status == 'no_show' then
   ended_ms = tonumber(t.no_show_ms or '0')
 end
-local rating = redis.call('HGET', P .. 'rating:' .. id, 'rating')
+local rating = redis.call('HGET', k_rating(id), 'rating')
 return reply({ticket = public_ticket(t), position = position(t), ended_ms = ended_ms,
   rating = rating and tonumber(rating) or cjson.null,
-  complaints = redis.call('SCARD', P .. 'ticket_complaints:' .. id)})
+  complaints = redis.call('SCARD', k_ticket_complaints(id))})

@@ -8,7 +8,7 @@ end
 local id = redis.call('HGET', k_numbers(day), number)
 if not id then return refuse('not_found') end
 local t = hash(k_ticket(id))
-if t.status ~= 'no_show' then return refuse('invalid_state', {state = t.status, number = number}) end
+if not TICKET_TRANSITIONS.reactivate[t.status] then return refuse('invalid_state', {state = t.status, number = number}) end
 if NOW_MS - tonumber(t.no_show_ms) > window_ms then
   return refuse('reactivation_window_passed', {state = t.status, number = number})
 end

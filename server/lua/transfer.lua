@@ -17,7 +17,7 @@ else
 end
 local t = hash(k_ticket(id))
 if not t then return refuse('not_found') end
-if t.status ~= 'waiting' and t.status ~= 'called' then
+if not TICKET_TRANSITIONS.transfer[t.status] then
   return refuse('invalid_state', {state = t.status, number = t.number})
 end
 if t.service == to_service then

@@ -1,9 +1,8 @@
 -- A manager moves a complaint to a new state, with an answer, if its current state allows it
 -- (the allowed starting states come from server/feedback.py). Audited, not streamed.
 -- ARGV[A..]: complaint id, new state, answer ('' = keep), allowed starting states...
--- Feedback keys mirror server/keys.py.
 local cid, state, answer = ARGV[A], ARGV[A + 1], ARGV[A + 2]
-local key = P .. 'complaint:' .. cid
+local key = k_complaint(cid)
 local c = hash(key)
 if not c then return refuse('not_found') end
 local allowed = false
