@@ -27,6 +27,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from kiosk.kiosk import Kiosk, PageClient
+from server.web.i18n import section
+from server.web.live_socket import LIVE_SOCKET_JS, live_socket_route
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 _PAGE_HEADERS = {
@@ -56,6 +58,7 @@ def _asset_version() -> str:
     folder = resources.files("kiosk") / "static"
     for name in sorted(entry.name for entry in folder.iterdir()):
         digest.update(name.encode() + (folder / name).read_bytes())
+    digest.update(LIVE_SOCKET_JS.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -72,10 +75,11 @@ def create_app(kiosk: Kiosk, *, run_kiosk: bool = True) -> Starlette:
     """The page app; with ``run_kiosk`` its lifespan starts and stops the kiosk too."""
 
     async def page(request: Request) -> Response:
+        texts = section("kiosk.")
         html = (
             _templates()
             .get_template("kiosk.html")
-            .render(config={"idle_s": kiosk.config.idle_s}, version=_asset_version())
+            .render(config={"idle_s": kiosk.config.idle_s, "texts": texts}, texts=texts, version=_asset_version())
         )
         return HTMLResponse(html, headers=_PAGE_HEADERS)
 
@@ -116,6 +120,7 @@ def create_app(kiosk: Kiosk, *, run_kiosk: bool = True) -> Starlette:
         routes=[
             Route("/", page, methods=["GET"]),
             WebSocketRoute("/ws", page_socket),
+            live_socket_route(),
             Mount("/static", StaticFiles(packages=[("kiosk", "static")]), name="kiosk-static"),
         ],
         lifespan=lifespan,

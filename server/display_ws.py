@@ -52,6 +52,8 @@ from server.fanout import Fanout, Outgoing, Subscription
 from server.pairing import DEVICE_COOKIE, presented_token, set_device_cookie
 from server.socket_session import TokenWatch, admit, close_quietly, receive_pings, run_together
 from server.store import QueueStore
+from server.web.i18n import CATALOGUE, section
+from server.web.live_socket import LIVE_SOCKET_JS
 
 log = logging.getLogger("nextup.display")
 
@@ -239,6 +241,7 @@ def _asset_version() -> str:
     folder = resources.files("display") / "static"
     for name in sorted(entry.name for entry in folder.iterdir()):
         digest.update(name.encode() + (folder / name).read_bytes())
+    digest.update(LIVE_SOCKET_JS.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -277,11 +280,14 @@ def page_config(branch: Branch, query: QueryParams) -> dict[str, Any]:
         "lang": lang if lang in ("zh", "en") else "both",
         "socket": f"/ws/branches/{branch.id}/display",
         "silence_s": 10,
+        "texts": section("display."),
     }  # fmt: skip
 
 
-def _error_page(status: int, title_zh: str, title_en: str, detail: str) -> Response:
-    html = _templates().get_template("error.html").render(title_zh=title_zh, title_en=title_en, detail=detail)
+def _error_page(status: int, title: str, detail: str) -> Response:
+    """``title``: the key of the page's title in the text catalogue."""
+    words = CATALOGUE[title]
+    html = _templates().get_template("error.html").render(title_zh=words["zh"], title_en=words["en"], detail=detail)
     return HTMLResponse(html, status_code=status, headers=_PAGE_HEADERS)
 
 
@@ -295,7 +301,7 @@ async def display_page(request: Request) -> Response:
     ctx: Context = request.app.state.nextup
     branch = ctx.store.branch
     if request.path_params["branch"] != branch.id:
-        return _error_page(404, "没有这个网点", "No such branch", f"This server serves branch {branch.id}.")
+        return _error_page(404, "display.error.no_branch", f"This server serves branch {branch.id}.")
     token = request.query_params.get("token", "")
     if token:
         try:
@@ -305,7 +311,7 @@ async def display_page(request: Request) -> Response:
                 f"{exc.message}. Pair this display (open /display/{branch.id} and enter its code in Admin), "
                 f"or log in with a display account (POST /api/login) and open /display/{branch.id}?token=<token>."
             )
-            return _error_page(exc.status, "显示屏未授权", "This display is not authorised", detail)
+            return _error_page(exc.status, "display.error.unauthorised", detail)
     else:
         try:
             identity = await watcher(ctx, request.cookies.get(DEVICE_COOKIE, ""), branch.id)
@@ -314,7 +320,7 @@ async def display_page(request: Request) -> Response:
     config = page_config(branch, request.query_params)
     html = _templates().get_template("display.html").render(
         config=config, branch=config["branch"], counters=config["counters"], services=config["services"],
-        lang=config["lang"], version=_asset_version(),
+        lang=config["lang"], texts=config["texts"], version=_asset_version(),
     )  # fmt: skip
     response = HTMLResponse(html, headers=_PAGE_HEADERS)
     if token:
@@ -324,11 +330,16 @@ async def display_page(request: Request) -> Response:
 
 def _pairing_page(branch: Branch, request: Request) -> Response:
     """The screen of a display that has no credential yet: it asks for a code and waits for approval."""
-    config = {"branch": branch.id, "kind": "display"}
+    config = {"branch": branch.id, "kind": "display", "texts": section("display.pairing.")}
     html = (
         _templates()
         .get_template("pairing.html")
-        .render(config=config, branch={"name_zh": branch.name_zh, "name_en": branch.name_en}, version=_asset_version())
+        .render(
+            config=config,
+            branch={"name_zh": branch.name_zh, "name_en": branch.name_en},
+            texts=config["texts"],
+            version=_asset_version(),
+        )
     )
     response = HTMLResponse(html, headers=_PAGE_HEADERS)
     if DEVICE_COOKIE in request.cookies:

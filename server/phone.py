@@ -55,7 +55,7 @@ from server.http import JSONResponse
 from server.settings import PhoneSettings
 from server.socket_session import close_quietly, origin_allowed, receive_pings, run_together
 from server.store import NOBODY, QueueStore
-from server.web.i18n import LANG_COOKIE, LANGUAGES, page_language
+from server.web.i18n import LANG_COOKIE, page_language, section, section_in, translate
 from server.web.templating import templates
 
 log = logging.getLogger("nextup.phone")
@@ -345,77 +345,12 @@ async def _wait_for_change(request: Request, subscription: Subscription, view: T
 
 # ---- The page ----------------------------------------------------------------------------------------
 
-#: Every text of the page in both languages; the page switches language without reloading.
-TEXTS: dict[str, tuple[str, str]] = {
-    "title": ("我的排队号", "My ticket"),
-    "service": ("业务", "Service"),
-    "status.waiting": ("等候中", "Waiting"),
-    "status.called": ("轮到您了", "Your turn"),
-    "status.served": ("已办结", "Served"),
-    "status.no_show": ("已过号", "Missed"),
-    "status.cancelled": ("已取消", "Cancelled"),
-    "priority": ("优先", "Priority"),
-    "ahead": ("前面还有 {n} 人", "{n} people ahead of you"),
-    "ahead.one": ("前面还有 1 人", "1 person ahead of you"),
-    "ahead.none": ("下一位就是您", "You are next"),
-    "wait": ("预计等候约 {minutes} 分钟", "About {minutes} min to wait"),
-    "wait.soon": ("即将叫到您，请留意", "Any moment now: stay close"),
-    "called": ("请到{counter}办理", "Please go to {counter}"),
-    "called.again": ("第 {calls} 次呼叫", "Call number {calls}"),
-    "served": ("办理完成，感谢您的光临。", "All done. Thank you for your visit."),
-    "no_show": ("您已过号。如需继续办理，请联系大厅工作人员。",
-                "You missed your call. Please ask a member of staff if you still need us."),
-    "cancelled": ("您已放弃排队。", "You left the queue."),
-    "expires": ("本页面将于 {time} 失效", "This page stops working at {time}"),
-    "leave": ("我不等了", "I'm leaving"),
-    "leave.title": ("确定不再等候？", "Leave the queue?"),
-    "leave.text": ("号码 {number} 将被取消，无法恢复。", "Ticket {number} will be cancelled; this cannot be undone."),
-    "leave.yes": ("确定离开", "Yes, leave"),
-    "leave.no": ("继续等候", "Keep waiting"),
-    "rate.title": ("服务评价", "Rate our service"),
-    "rate.star": ("{n} 星", "{n} stars"),
-    "rate.comment": ("意见建议（选填，最多 500 字）", "Comments (optional, up to 500 characters)"),
-    "rate.submit": ("提交评价", "Send rating"),
-    "rate.choose": ("请先选择 1-5 星", "Choose 1 to 5 stars first"),
-    "rate.done": ("感谢您的评价：{n}/5", "Thank you for your rating: {n}/5"),
-    "rate.already": ("这张号票已经评价过了。", "This ticket has already been rated."),
-    "complaint.open": ("我要投诉", "Make a complaint"),
-    "complaint.title": ("投诉", "Complaint"),
-    "complaint.text": ("投诉内容（最多 1000 字）", "What went wrong (up to 1000 characters)"),
-    "complaint.phone": ("联系电话（选填，加密保存，{days} 天后删除）",
-                        "Phone number (optional; kept encrypted, erased after {days} days)"),
-    "complaint.submit": ("提交投诉", "Send complaint"),
-    "complaint.cancel": ("取消", "Cancel"),
-    "complaint.done": ("投诉已收到，我们将在 {hours} 小时内处理。",
-                       "Complaint received; we answer within {hours} hours."),
-    "complaint.limit": ("这张号票的投诉次数已达上限。", "This ticket cannot file more complaints."),
-    "complaint.empty": ("请填写投诉内容。", "Please say what went wrong."),
-    "connection.live": ("实时更新", "Live"),
-    "connection.polling": ("实时更新（兼容模式）", "Live (compatibility mode)"),
-    "connection.offline": ("连接中断，正在重连…", "Connection lost; reconnecting…"),
-    "connection.connecting": ("连接中…", "Connecting…"),
-    "sound.enable": ("开启声音提醒", "Turn on sound alerts"),
-    "sound.on": ("声音提醒已开启", "Sound alerts on"),
-    "error.gone": ("此号票页面已失效。", "This ticket page has expired."),
-    "error.not_found": ("没有找到这张号票。", "This ticket was not found."),
-    "error.rate_limited": ("查询过于频繁，请一分钟后再试。",
-                           "Too many lookups from your network; try again in a minute."),
-    "error.failed": ("操作未成功，请稍后再试。", "That did not work; please try again."),
-    "error.network": ("无法连接服务器，请稍后再试。", "The server cannot be reached; please try again."),
-    "language.other": ("English", "中文"),
-}
-
-
-def texts(lang: str) -> dict[str, str]:
-    index = LANGUAGES.index(lang)
-    return {key: pair[index] for key, pair in TEXTS.items()}
-
-
 def error_page(request: Request, status: int, headers: Mapping[str, str] | None = None) -> Response:
     """A plain sentence for a page that cannot be shown: in the phone's language, then the other."""
     key = {404: "error.not_found", 410: "error.gone", 429: "error.rate_limited"}.get(status, "error.failed")
     lang = page_language(request)
-    first, second = TEXTS[key] if lang == "zh" else reversed(TEXTS[key])
+    other = "en" if lang == "zh" else "zh"
+    first, second = translate(f"phone.{key}", lang), translate(f"phone.{key}", other)
     response = templates.TemplateResponse(
         request,
         "phone_error.html",
@@ -448,7 +383,7 @@ def page_config(store: QueueStore, settings: PhoneSettings, view: TicketView, la
         "complaint_max": COMPLAINT_MAX,
         "answer_target_h": f"{settings.complaint_answer_target_h:g}",
         "phone_days": f"{settings.complaint_phone_days:g}",
-        "texts": {code: texts(code) for code in LANGUAGES},
+        "texts": section("phone."),
     }
 
 
@@ -472,7 +407,7 @@ async def ticket_page(request: Request) -> Response:
         "phone.html",
         {
             "lang": lang,
-            "t": texts(lang),
+            "t": section_in("phone.", lang),
             "ticket": ticket,
             "service_zh": service.name_zh if service else ticket["service"],
             "service_en": service.name_en if service else ticket["service"],

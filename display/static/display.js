@@ -28,12 +28,9 @@
   const HIGHLIGHT_BUSY_MS = 2500;
   const CHIME_MS = 900;
   const RECENT_SHOWN = 8;
-  // Reconnect backoff: doubling from BASE up to MAX, each delay drawn from its upper half.
-  const BACKOFF_BASE_MS = 500;
-  const BACKOFF_MAX_MS = 8000;
   // After a refusal (bad token, unknown branch) retrying soon cannot help.
   const REFUSED_RETRY_MS = 30000;
-  const REFUSALS = new Set([4401, 4403, 4404]);
+  const CLOSE = NextUpSocket.CLOSE;
   const ZH_DIGITS = "零一二三四五六七八九";
 
   window.nextupLoadId = Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
@@ -47,6 +44,12 @@
   const shownServices = new Set(config.services.map((s) => s.id));
   const speakZh = config.lang !== "en";
   const speakEn = config.lang !== "zh";
+
+  // A text of the catalogue (config.texts: key -> {zh, en}) in one language, placeholders filled.
+  function text(lang, key, values) {
+    const template = (config.texts[key] || {})[lang] || key;
+    return template.replace(/\{(\w+)\}/g, (_, name) => (values && name in values ? String(values[name]) : ""));
+  }
 
   // ---- State, changed only by snapshots and events --------------------------------------
 
@@ -160,11 +163,6 @@
   }
 
   function handle(message) {
-    if (message.type === "ping") {
-      send({ type: "pong" });
-      return;
-    }
-    if (message.type === "pong") return;
     if (message.type === "snapshot") {
       applySnapshot(message);
       lastSeq = parseSeq(message.seq);
@@ -186,20 +184,16 @@
     if (el && el.textContent !== text) el.textContent = text;
   }
 
-  const STATUS_TEXT = {
-    paused: ["暂停服务", "Paused"],
-    closed: ["暂停办理", "Closed"],
-  };
-
   function render() {
     for (const tile of document.querySelectorAll(".counter")) {
       const c = counters.get(tile.dataset.counter) || { status: "closed", reason: "", current: null };
       tile.dataset.status = c.status;
       const shown = c.current && shownServices.has(c.current.service) ? c.current.number : "—";
       setText(tile, ".counter-number", shown);
-      const words = STATUS_TEXT[c.status] || ["", ""];
-      setText(tile, ".counter-status .zh", words[0] + (c.reason ? "：" + c.reason : ""));
-      setText(tile, ".counter-status .en", words[1]);
+      const shownStatus = c.status === "paused" || c.status === "closed" ? "status." + c.status : null;
+      const zh = shownStatus ? text("zh", shownStatus) : "";
+      setText(tile, ".counter-status .zh", zh + (c.reason ? "：" + c.reason : ""));
+      setText(tile, ".counter-status .en", shownStatus ? text("en", shownStatus) : "");
     }
     for (const row of document.querySelectorAll("#waiting li")) {
       setText(row, ".service-count", String(waiting.get(row.dataset.service) || 0));
@@ -256,8 +250,9 @@
     spot.dataset.active = active ? "true" : "false";
     setText(spot, "#spotlight-number", item.number);
     const info = counterInfo.get(item.counter);
-    setText(spot, "#spotlight-zh", "到 " + (info ? info.name_zh : item.counter));
-    setText(spot, "#spotlight-en", "Please go to " + (info ? info.name_en : "counter " + item.counter));
+    setText(spot, "#spotlight-zh", text("zh", "go_to", { counter: info ? info.name_zh : item.counter }));
+    const en = info ? info.name_en : text("en", "counter_number", { counter: item.counter });
+    setText(spot, "#spotlight-en", text("en", "go_to", { counter: en }));
   }
 
   // ---- Highlights and announcements: one moment per call, in order, never cut short ---------
@@ -280,11 +275,10 @@
     const zhNumber = typeof parts === "string" ? parts : [parts.letters, parts.digits.join("")].filter(Boolean).join(" ");
     const enParts = spokenNumber(number, (d) => String(d));
     const enNumber = typeof enParts === "string" ? enParts : [enParts.letters, ...enParts.digits].filter(Boolean).join(" ");
-    const zhWhere = numeric ? counter + " 号窗口" : info ? info.name_zh : counter;
-    const enWhere = numeric ? "counter " + counter : info ? info.name_en : counter;
+    const where = (lang, name) => (numeric ? text(lang, "counter_number", { counter }) : info ? name : counter);
     return {
-      zh: "请 " + zhNumber + " 号到 " + zhWhere + "办理",
-      en: "Number " + enNumber + ", please go to " + enWhere,
+      zh: text("zh", "announcement", { number: zhNumber, counter: where("zh", info && info.name_zh) }),
+      en: text("en", "announcement", { number: enNumber, counter: where("en", info && info.name_en) }),
     };
   }
 
@@ -411,102 +405,49 @@
     event.currentTarget.hidden = true;
   });
 
-  // ---- Connection: reconnect with jittered backoff, resume from the last seq ---------------
+  // ---- Connection (live_socket.js): reconnect with jittered backoff, resume from the last seq ---
 
-  let socket = null;
-  let attempt = 0;
-  let silenceTimer = null;
-  let retryTimer = null;
-
-  function setConnection(state, zh, en) {
+  function setConnection(state, key) {
     const el = document.getElementById("connection");
     el.dataset.state = state;
-    setText(el, "#connection-zh", zh);
-    setText(el, "#connection-en", en);
+    setText(el, "#connection-zh", text("zh", key));
+    setText(el, "#connection-en", text("en", key));
     status.connected = state === "online";
   }
 
-  function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
-  }
-
-  function socketUrl() {
-    const url = new URL(config.socket, window.location.href);
-    url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
-    if (status.seq) url.searchParams.set("since", status.seq);
-    return url.toString();
-  }
-
-  function armSilence(ws) {
-    clearTimeout(silenceTimer);
-    // The server pings every few seconds: this long without a word means the connection is dead.
-    silenceTimer = setTimeout(() => {
-      if (ws === socket) lost(ws, 0);
-    }, config.silence_s * 1000);
-  }
-
   function connect() {
-    retryTimer = null;
-    let ws;
-    try {
-      ws = new WebSocket(socketUrl());
-    } catch (e) {
-      lost(null, 0);
-      return;
-    }
-    socket = ws;
-    status.connects += 1;
-    setConnection("connecting", "连接中", "Connecting");
-    armSilence(ws);
-    ws.onopen = () => {
-      if (ws === socket) setConnection("online", "已连接", "Live");
-    };
-    ws.onmessage = (event) => {
-      if (ws !== socket) return;
-      attempt = 0;
-      armSilence(ws);
-      let message;
-      try {
-        message = JSON.parse(event.data);
-      } catch (e) {
-        return;
-      }
-      if (message && typeof message.type === "string") handle(message);
-    };
-    ws.onclose = (event) => {
-      if (ws === socket) lost(ws, event.code);
-    };
-  }
-
-  function lost(ws, code) {
-    clearTimeout(silenceTimer);
-    if (ws) {
-      ws.onopen = ws.onmessage = ws.onclose = null;
-      try {
-        ws.close();
-      } catch (e) {
-        // already closed
-      }
-    }
-    socket = null;
-    if (retryTimer) return;
-    let delay;
-    if (code === 4401) {
-      // The credential no longer works (account disabled, logged out, expired): the reloaded page
-      // shows a pairing code instead.
-      setConnection("offline", "显示屏未授权", "Not authorised");
-      retryTimer = setTimeout(() => window.location.reload(), REFUSED_RETRY_MS);
-      return;
-    } else if (REFUSALS.has(code)) {
-      setConnection("offline", "显示屏未授权", "Not authorised");
-      delay = REFUSED_RETRY_MS;
-    } else {
-      setConnection("offline", "重新连接中", "Reconnecting");
-      const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
-      delay = ceiling / 2 + Math.random() * (ceiling / 2);
-      attempt += 1;
-    }
-    retryTimer = setTimeout(connect, delay);
+    NextUpSocket.connect({
+      url() {
+        const url = new URL(config.socket, window.location.href);
+        url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
+        if (status.seq) url.searchParams.set("since", status.seq);
+        return url.toString();
+      },
+      // The server pings every few seconds: this long without a word means the connection is dead.
+      silenceMs: config.silence_s * 1000,
+      resetOn: "message",
+      onConnecting() {
+        status.connects += 1;
+        setConnection("connecting", "connection.connecting");
+      },
+      onOpen() { setConnection("online", "connection.online"); },
+      onMessage: handle,
+      onClose(end) {
+        if (end.code === CLOSE.UNAUTHORIZED) {
+          // The credential no longer works (account disabled, logged out, expired): the reloaded
+          // page shows a pairing code instead.
+          setConnection("offline", "connection.unauthorised");
+          setTimeout(() => window.location.reload(), REFUSED_RETRY_MS);
+          return false;
+        }
+        if (end.code === CLOSE.FORBIDDEN || end.code === CLOSE.NOT_FOUND) {
+          setConnection("offline", "connection.unauthorised");
+          return REFUSED_RETRY_MS;
+        }
+        setConnection("offline", "connection.reconnecting");
+        return undefined;
+      },
+    });
   }
 
   // ---- Clock ---------------------------------------------------------------------------------

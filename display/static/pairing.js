@@ -12,11 +12,12 @@
   const status = { code: null, state: "asking" };
   window.nextupPairing = status;
 
-  function show(state, zh, en) {
+  // The state's words from the catalogue (config.texts: state -> {zh, en}).
+  function show(state) {
     status.state = state;
     document.getElementById("pairing").dataset.state = state;
-    document.getElementById("pairing-status-zh").textContent = zh;
-    document.getElementById("pairing-status-en").textContent = en;
+    document.getElementById("pairing-status-zh").textContent = config.texts[state].zh;
+    document.getElementById("pairing-status-en").textContent = config.texts[state].en;
   }
 
   async function post(path, body) {
@@ -37,7 +38,7 @@
   }
 
   async function ask() {
-    show("asking", "正在获取配对码…", "Getting a pairing code…");
+    show("asking");
     let answer;
     try {
       answer = await post("/api/pairing", { kind: config.kind, branch: config.branch });
@@ -45,13 +46,13 @@
       answer = { status: 0, data: null };
     }
     if (answer.status !== 201 || !answer.data) {
-      show("error", "无法连接服务器，稍后重试", "Cannot reach the server; retrying");
+      show("error");
       setTimeout(ask, RETRY_MS);
       return;
     }
     status.code = answer.data.code;
     document.getElementById("pairing-code").textContent = answer.data.code;
-    show("waiting", "等待管理员确认", "Waiting for an administrator");
+    show("waiting");
     const expires = Date.now() + answer.data.expires_in * 1000;
     poll(answer.data.claim, expires);
   }
@@ -68,7 +69,7 @@
       answer = { status: 0, data: null };
     }
     if (answer.status === 200) {
-      show("paired", "配对成功，正在打开", "Paired; opening");
+      show("paired");
       window.location.reload();
     } else if (answer.status === 404) {
       ask(); // expired: a new code

@@ -11,17 +11,14 @@
   const IDLE_MS = Math.max(1, Number(config.idle_s) || 20) * 1000;
   // The kiosk answers every issue within its own timeout; this only covers a kiosk that vanished.
   const ANSWER_TIMEOUT_MS = 15000;
-  const BACKOFF_BASE_MS = 500;
-  const BACKOFF_MAX_MS = 5000;
 
   const $ = (id) => document.getElementById(id);
   const body = document.body;
   const buttons = new Map(); // service id -> {item, button, name, meta, refusal}
 
   let state = { online: false, services: [], allow_priority: false, printer: { available: true } };
-  let socket = null;
+  let socket = null; // the live socket to the kiosk process (live_socket.js)
   let socketOpen = false;
-  let attempts = 0;
   let requestId = newRequestId();
   let pending = false;
   let priority = false;
@@ -54,14 +51,21 @@
     enEl.textContent = en;
   }
 
+  // A text of the catalogue (config.texts: key -> {zh, en}) in both languages, placeholders filled.
+  function texts(key, values) {
+    const words = config.texts[key] || { zh: key, en: key };
+    const fill = (template) =>
+      template.replace(/\{(\w+)\}/g, (_, name) => (values && name in values ? String(values[name]) : ""));
+    return [fill(words.zh), fill(words.en)];
+  }
+
   function minutes(seconds) {
     return Math.max(1, Math.ceil(seconds / 60));
   }
 
   function waitTexts(waiting, seconds) {
-    if (!waiting) return ["无需等待", "No wait"];
-    const m = minutes(seconds || 0);
-    return [`等候 ${waiting} 人 · 约 ${m} 分钟`, `${waiting} waiting · about ${m} min`];
+    if (!waiting) return texts("wait.none");
+    return texts("wait", { waiting: waiting, minutes: minutes(seconds || 0) });
   }
 
   // ---- Screens ---------------------------------------------------------------------------
@@ -106,12 +110,6 @@
     $("offline-reason").textContent = socketOpen ? state.last_close || "" : "";
   }
 
-  const PAIRING_TEXTS = {
-    asking: "正在获取配对码… · Getting a pairing code…",
-    waiting: "等待管理员确认 · Waiting for an administrator",
-    error: "无法从服务器获取配对码，稍后重试 · Cannot get a code from the server; retrying",
-  };
-
   // Not paired yet (or the server refused the stored credential): the code for an administrator
   // covers the page; no service can be tapped.
   function renderPairing(pairing) {
@@ -120,7 +118,9 @@
     if (!pairing) return;
     $("pairing").dataset.state = pairing.state;
     $("pairing-code").textContent = pairing.code || "······";
-    $("pairing-detail").textContent = [PAIRING_TEXTS[pairing.state] || "", pairing.detail || ""].filter(Boolean).join(" · ");
+    const known = Object.prototype.hasOwnProperty.call(config.texts, "pairing." + pairing.state);
+    const words = known ? texts("pairing." + pairing.state) : [];
+    $("pairing-detail").textContent = [...words, pairing.detail || ""].filter(Boolean).join(" · ");
   }
 
   function render() {
@@ -150,7 +150,8 @@
       entry.name.replaceChildren(span("zh", service.name_zh), span("en", service.name_en));
       const [zh, en] = waitTexts(service.waiting, service.estimated_wait_s);
       entry.meta.replaceChildren(span("zh", zh), span("en", en));
-      const refusal = service.issuing ? null : service.refusal || { message_zh: "暂停取号", message: "Not issuing now" };
+      const [notZh, notEn] = texts("not_issuing");
+      const refusal = service.issuing ? null : service.refusal || { message_zh: notZh, message: notEn };
       entry.refusal.hidden = !refusal;
       entry.refusal.replaceChildren(...(refusal ? [span("zh", refusal.message_zh), span("en", refusal.message)] : []));
       entry.button.dataset.issuing = refusal ? "false" : "true";
@@ -189,10 +190,11 @@
     pending = true;
     for (const entry of buttons.values()) entry.button.disabled = true;
     show("busy");
-    socket.send(JSON.stringify({ type: "issue", request_id: requestId, service: serviceId, priority }));
+    socket.send({ type: "issue", request_id: requestId, service: serviceId, priority });
     clearTimeout(answerTimer);
     answerTimer = setTimeout(() => {
-      showRefused({ message_zh: "取号机无响应，未出号。", message: "The kiosk did not answer: no ticket was issued." });
+      const [zh, en] = texts("no_answer");
+      showRefused({ message_zh: zh, message: en });
     }, ANSWER_TIMEOUT_MS);
   }
 
@@ -203,11 +205,10 @@
     setPair($("ticket-service-zh"), $("ticket-service-en"), ticket.name_zh || "", ticket.name_en || "");
     const ahead = ticket.ahead || 0;
     const [zh, en] = ahead
-      ? [`前面还有 ${ahead} 人 · 约 ${minutes(ticket.estimated_wait_s || 0)} 分钟`,
-         `${ahead} ahead of you · about ${minutes(ticket.estimated_wait_s || 0)} min`]
-      : ["前面没有人，请留意叫号", "You are next: watch for your number"];
+      ? texts("ahead", { ahead: ahead, minutes: minutes(ticket.estimated_wait_s || 0) })
+      : texts("ahead.none");
     setPair($("ticket-ahead-zh"), $("ticket-ahead-en"), zh, en);
-    setPrintStatus("printing", "正在打印号票…", "Printing your ticket…");
+    setPrintStatus("printing", ...texts("print.printing"));
     show("ticket");
     armIdle(IDLE_MS * 2);
   }
@@ -235,12 +236,14 @@
     if (message.type === "issued") {
       showTicket(message.ticket);
     } else if (message.type === "printed") {
-      setPrintStatus("printed", "请取走您的号票", "Please take your ticket");
+      setPrintStatus("printed", ...texts("print.printed"));
       armIdle();
     } else if (message.type === "print_failed") {
       const error = message.error || {};
-      setPrintStatus("failed", `${error.message_zh || "打印机暂不可用。"}请拍照保存号码和二维码。`,
-        `${error.message || "The printer is unavailable."} Please take a photo of your number and QR code.`);
+      const [unavailableZh, unavailableEn] = texts("print.unavailable");
+      const zh = texts("print.failed", { reason: error.message_zh || unavailableZh })[0];
+      const en = texts("print.failed", { reason: error.message || unavailableEn })[1];
+      setPrintStatus("failed", zh, en);
       $("ticket-qr").src = message.qr;
       $("ticket-qr").hidden = false;
       armIdle(IDLE_MS * 3);
@@ -249,32 +252,27 @@
     }
   }
 
-  // ---- The local socket ---------------------------------------------------------------------
+  // ---- The local socket (live_socket.js) ------------------------------------------------------
 
   function connect() {
-    const url = new URL("ws", window.location.href);
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(url.href);
-    socket.addEventListener("open", () => {
-      socketOpen = true;
-      attempts = 0;
-      renderOffline();
-    });
-    socket.addEventListener("message", (event) => {
-      let message;
-      try {
-        message = JSON.parse(event.data);
-      } catch (err) {
-        return;
-      }
-      onMessage(message);
-    });
-    socket.addEventListener("close", () => {
-      socketOpen = false;
-      renderOffline();
-      const limit = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempts);
-      attempts += 1;
-      setTimeout(connect, limit / 2 + Math.random() * (limit / 2));
+    socket = NextUpSocket.connect({
+      url() {
+        const url = new URL("ws", window.location.href);
+        url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+        return url.href;
+      },
+      baseMs: 500,
+      maxMs: 5000,
+      onOpen() {
+        socketOpen = true;
+        renderOffline();
+      },
+      onMessage: onMessage,
+      onClose() {
+        socketOpen = false;
+        renderOffline();
+        return undefined;
+      },
     });
   }
 

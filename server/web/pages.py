@@ -17,7 +17,7 @@ from server.api import Context, context, identify
 from server.auth import Identity, Role
 from server.errors import ApiError
 from server.http import http_exception_handler
-from server.web.i18n import LANG_COOKIE, PageTexts, page_language, texts_for, translate
+from server.web.i18n import LANG_COOKIE, page_language, texts_for, translate
 from server.web.templating import templates
 
 #: Pages hold a CSRF token and live data: never cached, never sent as a referrer.
@@ -78,14 +78,12 @@ def render(
     *,
     status: int = 200,
     lang: str | None = None,
-    texts: PageTexts | None = None,
 ) -> Response:
-    """``texts``: the page's own texts, which its template's ``t`` looks up before the shared ones."""
     lang = lang or page_language(request)
     response = templates.TemplateResponse(
         request,
         template,
-        {"lang": lang, "t": lambda key: translate(key, lang, texts), "path": request.url.path, **values},
+        {"lang": lang, "t": lambda key: translate(key, lang), "path": request.url.path, **values},
         status_code=status,
         headers=_PAGE_HEADERS,
     )
@@ -94,22 +92,18 @@ def render(
     return response
 
 
-def page_config(
-    request: Request, identity: Identity, lang: str, *text_prefixes: str, texts: PageTexts | None = None
-) -> dict[str, Any]:
+def page_config(request: Request, identity: Identity, lang: str, *text_prefixes: str) -> dict[str, Any]:
     """What every staff page's script needs to know about the session and the branch.
 
-    Its texts: the shared ones starting with ``text_prefixes`` (and errors, connection), and all of
-    the page's own ``texts``."""
+    Its texts: those of the catalogue starting with ``text_prefixes`` (and errors, connection)."""
     ctx = context(request)
     branch = ctx.store.branch
-    shared = texts_for(lang, "error.", "connection.", *text_prefixes)
     return {
         "lang": lang,
         "branch": {"id": branch.id, "name_zh": branch.name_zh, "name_en": branch.name_en},
         "user": {"username": identity.username, "role": identity.role.value},
         "csrf_token": ctx.signer.csrf_token(identity),
         "socket": f"/ws/branches/{branch.id}/staff",
-        "texts": shared | {key: words[lang] for key, words in (texts or {}).items()},
+        "texts": texts_for(lang, "error.", "connection.", *text_prefixes),
     }
 

@@ -102,67 +102,40 @@
     badge.textContent = t("connection." + state);
   }
 
-  // The staff websocket: reconnects with jittered doubling backoff; answers the server's pings.
-  // onMessage gets every view message; a refusal (4401 session ended) goes to the login page.
+  // The staff websocket (live_socket.js): reconnects with jittered doubling backoff, answers the
+  // server's pings. onMessage gets every view message; a refusal (session ended) goes to the login page.
   function liveSocket(params, onMessage, onRefused) {
-    let socket = null;
-    let stopped = false;
-    let delay = 500;
+    const CLOSE = NextUpSocket.CLOSE;
     const status = { connected: false, connects: 0, messages: 0 };
-
-    function open() {
-      if (stopped) return;
-      const url = new URL(config.socket, window.location.href);
-      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-      for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
-      const ws = new WebSocket(url.toString());
-      socket = ws;
-      setConnection("connecting");
-      ws.onopen = () => {
-        if (ws !== socket) return;
+    const live = NextUpSocket.connect({
+      url() {
+        const url = new URL(config.socket, window.location.href);
+        url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+        for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+        return url.toString();
+      },
+      onConnecting() { setConnection("connecting"); },
+      onOpen() {
         status.connected = true;
         status.connects += 1;
-        delay = 500;
         setConnection("online");
-      };
-      ws.onmessage = (event) => {
-        if (ws !== socket) return;
-        let message;
-        try { message = JSON.parse(event.data); } catch (_) { return; }
-        if (message.type === "ping") {
-          ws.send(JSON.stringify({ type: "pong" }));
-          return;
-        }
-        if (message.type === "pong") return;
+      },
+      onMessage(message) {
         status.messages += 1;
         onMessage(message);
-      };
-      ws.onclose = (event) => {
-        if (ws !== socket) return;
-        status.connected = false;
-        socket = null;
-        if (stopped) return;
-        setConnection("offline");
-        if (event.code === 4401) { toLogin(); return; }
-        if (event.code === 4403 || event.code === 4404) {
-          if (onRefused) onRefused(event.code, event.reason);
-          return;
-        }
-        const wait = delay / 2 + Math.random() * delay / 2;
-        delay = Math.min(delay * 2, 8000);
-        setTimeout(open, wait);
-      };
-    }
-
-    open();
-    return {
-      status: status,
-      stop() {
-        stopped = true;
-        if (socket) socket.close(1000, "left");
-        socket = null;
       },
-    };
+      onClose(end) {
+        status.connected = false;
+        setConnection("offline");
+        if (end.code === CLOSE.UNAUTHORIZED) { toLogin(); return false; }
+        if (end.code === CLOSE.FORBIDDEN || end.code === CLOSE.NOT_FOUND) {
+          if (onRefused) onRefused(end.code, end.reason);
+          return false;
+        }
+        return undefined;
+      },
+    });
+    return { status: status, stop: live.stop };
   }
 
   function duration(seconds) {

@@ -24,7 +24,7 @@
   const count = (value) => (missing(value) ? "—" : String(value));
   const percent = (share) => (missing(share) ? "—" : Math.round(share * 100) + "%");
   const duration = (seconds) => N.duration(seconds);
-  const minutes = (value) => (missing(value) ? "—" : value + (config.lang === "zh" ? " 分钟" : " min"));
+  const minutes = (value) => (missing(value) ? "—" : t("dashboard.minutes", { minutes: value }));
 
   function cell(field, value, text) {
     return N.el("td", { text: text, dataset: { field: field, value: missing(value) ? "" : String(value) } });

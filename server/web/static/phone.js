@@ -15,17 +15,12 @@
 
   const config = JSON.parse(document.getElementById("phone-config").textContent);
 
-  // Reconnect backoff: doubling from BASE up to MAX, each delay drawn from its upper half.
-  const BACKOFF_BASE_MS = 500;
-  const BACKOFF_MAX_MS = 8000;
   // The server pings every 5 s: this long without any message means the connection is dead.
   const SILENCE_MS = 15000;
   // Websocket opens that failed while plain HTTP worked, before switching to long polling.
   const WS_STRIKES = 2;
   const RATE_LIMITED_RETRY_MS = 60000;
-  const CLOSE_NOT_FOUND = 4404;
-  const CLOSE_GONE = 4410;
-  const CLOSE_RATE_LIMITED = 4429;
+  const CLOSE = NextUpSocket.CLOSE;
 
   const query = new URLSearchParams(location.search);
   const phone = {
@@ -46,7 +41,7 @@
   let message = config.first; // the last ticket message applied
   let lastAlert = callKey(message.ticket); // the call already alerted: "counter:calls"
   let stopped = false; // the ticket is unknown or its page expired: nothing more to follow
-  let attempt = 0;
+  const retry = NextUpSocket.backoff(500, 8000);
   let wsStrikes = 0;
   let wakeUp = null; // ends the current backoff wait early
   let chosenStars = 0;
@@ -56,7 +51,7 @@
   const $ = (id) => document.getElementById(id);
 
   function text(key, values) {
-    const template = (config.texts[lang] || {})[key] || key;
+    const template = (config.texts[key] || {})[lang] || key;
     return template.replace(/\{(\w+)\}/g, (_, name) => (values && name in values ? String(values[name]) : ""));
   }
 
@@ -227,12 +222,6 @@
     $("connection").textContent = key ? text(key) : "";
   }
 
-  function nextDelay() {
-    const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
-    attempt = Math.min(attempt + 1, 8);
-    return cap / 2 + Math.random() * (cap / 2);
-  }
-
   function sleep(ms) {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
@@ -247,7 +236,7 @@
 
   function connected() {
     if (!phone.connected) phone.connects += 1;
-    attempt = 0;
+    retry.reset();
     setConnection("live");
   }
 
@@ -255,53 +244,17 @@
     return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + config.socket;
   }
 
-  // One websocket session; resolves when it ends with whether it opened and its close code.
+  // One websocket session (live_socket.js); resolves when it ends with whether it opened and its close code.
   function runSocket() {
-    return new Promise((resolve) => {
-      let opened = false;
-      let silence = null;
-      let ws;
-      try {
-        ws = new WebSocket(socketUrl());
-      } catch (error) {
-        resolve({ opened: false, code: 0 });
-        return;
-      }
-      function finish(code) {
-        clearTimeout(silence);
-        ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-        resolve({ opened: opened, code: code });
-      }
-      function watch() {
-        clearTimeout(silence);
-        silence = setTimeout(() => {
-          // A dead connection may never deliver its close: give up on it now.
-          try { ws.close(); } catch (error) { /* already closing */ }
-          finish(0);
-        }, SILENCE_MS);
-      }
-      ws.onopen = () => {
-        opened = true;
-        wsStrikes = 0;
-        watch();
-      };
-      ws.onmessage = (event) => {
-        watch();
-        let data;
-        try {
-          data = JSON.parse(event.data);
-        } catch (error) {
-          return;
-        }
-        if (data.type === "ping") {
-          ws.send('{"type":"pong"}');
-        } else if (data.type === "ticket") {
-          connected();
-          apply(data);
-        }
-      };
-      ws.onclose = (event) => finish(event.code);
-    });
+    return NextUpSocket.session(socketUrl(), {
+      silenceMs: SILENCE_MS,
+      onOpen() { wsStrikes = 0; },
+      onMessage(data) {
+        if (data.type !== "ticket") return;
+        connected();
+        apply(data);
+      },
+    }).done;
   }
 
   // One request for the ticket: at once (wait 0), or held until it changes (long polling).
@@ -338,12 +291,12 @@
     while (!stopped) {
       if (phone.transport === "ws") {
         const outcome = await runSocket();
-        if (outcome.code === CLOSE_NOT_FOUND || outcome.code === CLOSE_GONE) {
-          end(outcome.code === CLOSE_GONE ? 410 : 404);
+        if (outcome.code === CLOSE.NOT_FOUND || outcome.code === CLOSE.GONE) {
+          end(outcome.code === CLOSE.GONE ? 410 : 404);
           return;
         }
         setConnection("offline");
-        if (outcome.code === CLOSE_RATE_LIMITED) {
+        if (outcome.code === CLOSE.RATE_LIMITED) {
           await sleep(RATE_LIMITED_RETRY_MS);
           continue;
         }
@@ -361,12 +314,12 @@
         if (await poll(phone.connected ? config.long_poll_s : 0)) continue;
         setConnection("offline");
       }
-      if (!stopped) await sleep(nextDelay());
+      if (!stopped) await sleep(retry.next());
     }
   }
 
   function wake() {
-    attempt = 0;
+    retry.reset();
     if (wakeUp) wakeUp();
   }
 
