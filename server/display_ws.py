@@ -14,10 +14,10 @@ Websocket contract (the message shapes are in ``server.events``):
   has heard nothing from for ``SILENCE_LIMIT_S`` seconds; a client answers each ping with
   ``{"type": "pong"}`` (a ``{"type": "ping"}`` from the client gets a pong).
 - Close codes are ``events.CloseCode``: 4401 bad token, 4403 wrong account or Origin, 4404 unknown
-  branch, 4408 silent client, 4429 client too slow; 1011 when Redis fails while the first
-  messages are read; 1012 when the server shuts down. With ``since`` and nothing after it, the
-  first message is simply the next live event. An Origin header, when sent, must name the
-  host the request was sent to (``Host``), so another web site cannot open the socket.
+  branch, 4408 silent client, 1013 client too slow (reconnect with ``since``); 1011 when Redis
+  fails while the first messages are read; 1012 when the server shuts down. With ``since`` and
+  nothing after it, the first message is simply the next live event. An Origin header, when sent,
+  must name the host the request was sent to (``Host``), so another web site cannot open the socket.
 """
 
 from __future__ import annotations
@@ -138,9 +138,9 @@ class DisplayConnection:
         elif self.subscription.overflowed:
             log.warning(
                 "display %s fell %d messages behind; disconnected with %d",
-                self.websocket.client, self.subscription.limit, CloseCode.TOO_SLOW,
+                self.websocket.client, self.subscription.limit, CloseCode.TRY_AGAIN_LATER,
             )  # fmt: skip
-            await close_quietly(self.websocket, CloseCode.TOO_SLOW, "too slow; reconnect with since")
+            await close_quietly(self.websocket, CloseCode.TRY_AGAIN_LATER, "too slow; reconnect with since")
         elif ended.result(1) == "silent":
             await close_quietly(self.websocket, CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
 
@@ -183,7 +183,7 @@ async def display_socket(websocket: WebSocket, send: Send) -> None:
             first, position = await opening(ctx.store, websocket.query_params.get("since", ""))
         except RedisError as exc:
             log.warning("display of branch %s: reading the state failed: %s", branch, exc)
-            await websocket.close(1011, "Redis unavailable; reconnect")
+            await websocket.close(CloseCode.UNAVAILABLE, "Redis unavailable; reconnect")
             return
         subscription.resume_after(position)
         watch = TokenWatch(ctx, token, identity)

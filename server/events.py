@@ -79,24 +79,34 @@ class MessageType(str, Enum):
 
 
 class CloseCode(IntEnum):
-    """Websocket close codes of the display, kiosk and staff endpoints (4000-4999 are the application's own).
+    """Websocket close codes of every NextUp endpoint (display, kiosk, staff, phone) and the kiosk.
 
-    A server shutting down closes with uvicorn's 1012 (service restart); Redis failing while a
-    connection starts gives 1011. Either way: reconnect (with ``since`` on the display socket).
+    4000-4999 are the application's own, each the HTTP status it stands for plus 4000; the 1000s
+    are RFC 6455's. One code, one meaning on every socket (docs/websockets.md, "Close codes").
+    A server shutting down closes with uvicorn's 1012 (service restart) and a message over the size
+    limit with uvicorn's 1009 (message too big); neither is sent by NextUp's own code.
     """
 
     #: A client going away (1001); the server itself closes with 1012 when it shuts down.
     GOING_AWAY = 1001
+    #: Redis could not be read (staff: also an unexpected server error); reconnect with backoff.
+    UNAVAILABLE = 1011
+    #: Try again later: the client read too slowly and its outgoing queue filled, or its address
+    #: holds ``NEXTUP_MAX_SOCKETS_PER_ADDRESS`` sockets already. Reconnect with backoff (the
+    #: display with ``since``). Changed after 0.1.0: display, kiosk and staff sent 4429 for "too slow".
+    TRY_AGAIN_LATER = 1013
     #: The token is missing, malformed, forged or expired; get a new device token.
     UNAUTHORIZED = 4401
-    #: The token's account may not watch this branch, or the Origin header is not this host.
+    #: The token's account may not use this socket, or the Origin header is not this host.
     FORBIDDEN = 4403
-    #: No such branch on this server.
+    #: No such branch, counter or ticket.
     NOT_FOUND = 4404
     #: The client sent nothing (not even a pong) for too long; reconnect.
     HEARTBEAT_TIMEOUT = 4408
-    #: The client read too slowly and its outgoing queue filled; reconnect with ``since``.
-    TOO_SLOW = 4429
+    #: The phone page of a finished ticket expired; stop.
+    GONE = 4410
+    #: Too many lookups of unknown ticket ids from this address (phone); retry after a minute.
+    RATE_LIMITED = 4429
 
 
 #: Events a lobby display announces and highlights.
