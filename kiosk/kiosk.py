@@ -194,7 +194,7 @@ class Kiosk:
             "branch": {k: branch.get(k) for k in ("id", "name_zh", "name_en")} if branch else None,
             "services": services.get("services", []),
             "allow_priority": bool(services.get("allow_priority")),
-            "printer": {**printer.wire(), "available": printer.available},
+            "printer": printer.as_json(),
             "idle_s": self.config.idle_s,
         }
 

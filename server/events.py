@@ -1,7 +1,8 @@
 """The event schema: what the branch event stream holds and what websocket clients receive.
 
 One place for the names and shapes that the Lua scripts (``lua/common.lua`` ``emit``), the fan-out,
-the lobby display page and the kiosk share.
+the lobby display page and the kiosk share: event and message types, the close codes of every
+websocket (``CloseCode``) and the printer status a kiosk reports (``PrinterHealth``).
 
 A stream entry is ``(seq, {"type": <EventType>, "data": <JSON object>})``; the entry id is the
 event's ``seq`` ("1718000000000-0"), ordered the same way on every server process. ``data`` always
@@ -23,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from enum import Enum, IntEnum
 from typing import Any
 
@@ -107,6 +109,55 @@ class CloseCode(IntEnum):
     GONE = 4410
     #: Too many lookups of unknown ticket ids from this address (phone); retry after a minute.
     RATE_LIMITED = 4429
+
+
+#: Longest printer error text a health heartbeat keeps; a device cannot fill Redis through it.
+MAX_PRINTER_ERROR_CHARS = 300
+
+
+@dataclass(frozen=True)
+class PrinterHealth:
+    """A ticket printer's condition: the ``printer`` object of a kiosk's ``health`` heartbeat.
+
+    The kiosk sends it (``kiosk.printing``); the server parses it, stores it and shows it in the
+    devices report (``server.devices``).
+    """
+
+    online: bool = True
+    paper_out: bool = False
+    paper_near_end: bool = False
+    cover_open: bool = False
+    #: Why the last print or status check failed, in words; None when it worked.
+    error: str | None = None
+
+    @property
+    def available(self) -> bool:
+        """True when a ticket sent now is expected to print."""
+        return self.online and not (self.paper_out or self.cover_open) and self.error is None
+
+    def wire(self) -> Json:
+        """The ``printer`` object of a health heartbeat (and of the stored device record)."""
+        return asdict(self)
+
+    def as_json(self) -> Json:
+        """As reports and pages show it: with ``available``."""
+        return {**asdict(self), "available": self.available}
+
+    @classmethod
+    def from_json(cls, data: object) -> PrinterHealth:
+        """Parse a heartbeat's ``printer`` object; ValueError naming the bad field."""
+        if not isinstance(data, dict):
+            raise ValueError("'printer' must be an object")
+        flags: dict[str, bool] = {}
+        for name in ("online", "paper_out", "paper_near_end", "cover_open"):
+            value = data.get(name, name == "online")
+            if not isinstance(value, bool):
+                raise ValueError(f"'printer.{name}' must be true or false")
+            flags[name] = value
+        error = data.get("error")
+        if error is not None and not isinstance(error, str):
+            raise ValueError("'printer.error' must be a string or null")
+        return cls(**flags, error=error[:MAX_PRINTER_ERROR_CHARS] if error else None)
 
 
 #: Events a lobby display announces and highlights.

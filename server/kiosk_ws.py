@@ -293,7 +293,7 @@ class KioskConnection:
 
     async def _health(self, data: dict[str, Any]) -> None:
         try:
-            printer = devices.PrinterHealth.from_json(data.get("printer"))
+            printer = events.PrinterHealth.from_json(data.get("printer"))
         except ValueError as exc:
             self._post({"type": "error", "error": _bad(str(exc))})
             return
