@@ -28,6 +28,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from server.errors import NextUpError
 from server.events import CloseCode
 
 log = logging.getLogger("nextup.kiosk.link")
@@ -43,7 +44,7 @@ PING_S = 5.0
 OPEN_TIMEOUT_S = 5.0
 
 
-class LinkDown(Exception):
+class LinkDown(NextUpError):
     """The server did not answer in time; nothing is known to have been issued."""
 
 

@@ -61,7 +61,7 @@ from server import devices, events, keys, rules
 from server.api import Context
 from server.auth import Identity, Role
 from server.config import Branch
-from server.errors import ApiError
+from server.errors import ApiError, NextUpError
 from server.events import CloseCode
 from server.fanout import Fanout, Subscription
 from server.metrics import estimate
@@ -156,7 +156,7 @@ async def services_message(store: QueueStore) -> dict[str, Any]:
             "allow_priority": branch.allow_priority}  # fmt: skip
 
 
-class _TooSlow(Exception):
+class _TooSlow(NextUpError):
     """The kiosk does not read its replies."""
 
 

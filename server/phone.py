@@ -50,7 +50,7 @@ from starlette.websockets import WebSocket
 
 from server import events
 from server.api import _TICKET_ID, Context, branch_store, context, ticket_id_of
-from server.errors import ApiError, invalid_field, not_found
+from server.errors import ApiError, NextUpError, invalid_field, not_found
 from server.events import CloseCode
 from server.fanout import Fanout, Outgoing, Subscription
 from server.http import JSONResponse
@@ -195,7 +195,7 @@ def drain_concerning(subscription: Subscription, first: Outgoing, service: str) 
 # ---- The websocket -------------------------------------------------------------------------------
 
 
-class _Closing(Exception):
+class _Closing(NextUpError):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
         self.code = code
