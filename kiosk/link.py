@@ -91,17 +91,6 @@ class ServerLink:
         self.last_close = ""
         self._ws: ClientConnection | None = None
         self._pending: dict[str, tuple[str, asyncio.Future[Message]]] = {}
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="kiosk link")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def issue(self, request_id: str, service: str, priority: bool, within_s: float) -> Message:
         """The server's ``issued`` or ``refused`` answer; LinkDown when none came within ``within_s``."""
