@@ -9,6 +9,7 @@ Modules: ``config`` (the settings), ``link`` (the websocket to the server, recon
 printed ticket), ``app`` (the page, its static files and its local websocket), ``cli`` and
 ``demo`` (the kiosk ``nextup serve`` mounts for the demo branch).
 
-Errors: ``config.KioskConfigError`` (a setting it cannot start with); printing errors are
-``printer.PrinterError`` and never stop the kiosk; ``link.LinkDown`` means the server did not answer.
+Errors: ``config.KioskConfigError`` (a setting it cannot start with) and ``link.LinkDown`` (the server
+did not answer) are ``server.errors.NextUpError``s (the tree is in ``server/__init__.py``); printing
+errors are ``printer.PrinterError`` and never stop the kiosk.
 """

@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from kiosk.kiosk import Kiosk, PageClient
+from server.events import CloseCode
 from server.web.i18n import section
 from server.web.live_socket import LIVE_SOCKET_JS, live_socket_route
 
@@ -40,8 +41,6 @@ _PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
 }
-#: Close code for a page socket opened from another site.
-FORBIDDEN = 4403
 
 
 @functools.cache
@@ -86,7 +85,7 @@ def create_app(kiosk: Kiosk, *, run_kiosk: bool = True) -> Starlette:
     async def page_socket(websocket: WebSocket) -> None:
         await websocket.accept()
         if not _same_origin(websocket.headers):
-            await websocket.close(FORBIDDEN, "Origin does not match Host")
+            await websocket.close(CloseCode.FORBIDDEN, "Origin does not match Host")
             return
         client = kiosk.add_page()
         sender = asyncio.create_task(_send(websocket, client))
@@ -130,7 +129,7 @@ def create_app(kiosk: Kiosk, *, run_kiosk: bool = True) -> Starlette:
 async def _send(websocket: WebSocket, client: PageClient) -> None:
     while not client.dropped:
         await websocket.send_text(await client.queue.get())
-    await websocket.close(1013, "too far behind; reload")
+    await websocket.close(CloseCode.TRY_AGAIN_LATER, "too far behind; reload")
 
 
 def parse_issue(text: str) -> tuple[str, str, bool] | None:

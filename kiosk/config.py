@@ -7,12 +7,13 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from printer.profile import PaperWidth, TextMode
+from server.errors import NextUpError
 
 #: Printed at the foot of every ticket unless ``--footer`` says otherwise.
 DEFAULT_FOOTER = "请留意叫号 · Please wait for your number to be called"
 
 
-class KioskConfigError(ValueError):
+class KioskConfigError(NextUpError, ValueError):
     """A setting the kiosk cannot start with; the message says which and why."""
 
 

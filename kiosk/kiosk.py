@@ -46,6 +46,7 @@ from kiosk.qr_image import qr_data_url
 from printer.errors import PrinterError, TicketDataError
 from printer.profile import PrinterProfile
 from printer.ticket_printer import Printer
+from server.background import BackgroundTask, Loop
 
 log = logging.getLogger("nextup.kiosk")
 
@@ -101,8 +102,11 @@ class Kiosk:
         self.pages: set[PageClient] = set()
         self._requests: OrderedDict[str, IssueRecord] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._monitor: asyncio.Task[None] | None = None
-        self._connection: asyncio.Task[None] | None = None
+        self._connection = BackgroundTask("kiosk link", self._stay_connected)
+        # Whatever a driver throws, the kiosk keeps issuing tickets and checking again.
+        self._monitor = Loop(
+            "kiosk printer status", self._check_printer, every_s=config.heartbeat_s, retry_on=(Exception,), logger=log
+        )
 
     def auth_headers(self) -> dict[str, str]:
         """The kiosk socket's credential: a header, never the URL (which servers and proxies log)."""
@@ -111,14 +115,14 @@ class Kiosk:
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
-        self._connection = asyncio.create_task(self._stay_connected(), name="kiosk link")
-        self._monitor = asyncio.create_task(self._watch_printer(), name="kiosk printer status")
+        self._connection.start()
+        self._monitor.start()
 
     async def stop(self) -> None:
-        background = [task for task in (self._connection, self._monitor) if task is not None]
-        for task in [*self._tasks, *background]:
+        for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, *background, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(self._connection.stop(), self._monitor.stop())
         await asyncio.to_thread(self.printer.close)
 
     # -- the token: given, stored, or paired -------------------------------------------
@@ -194,7 +198,7 @@ class Kiosk:
             "branch": {k: branch.get(k) for k in ("id", "name_zh", "name_en")} if branch else None,
             "services": services.get("services", []),
             "allow_priority": bool(services.get("allow_priority")),
-            "printer": {**printer.wire(), "available": printer.available},
+            "printer": printer.as_json(),
             "idle_s": self.config.idle_s,
         }
 
@@ -279,15 +283,9 @@ class Kiosk:
 
     # -- printer status ----------------------------------------------------------------
 
-    async def _watch_printer(self) -> None:
-        while True:
-            before = self.printer.health
-            try:
-                await self.printer.check()
-            except Exception:
-                # Whatever a driver throws, the kiosk keeps issuing tickets and checking again.
-                log.exception("checking the printer's status failed")
-            if self.printer.health != before:
-                self.push_state()
-                await self.link.send_health()
-            await asyncio.sleep(self.config.heartbeat_s)
+    async def _check_printer(self) -> None:
+        before = self.printer.health
+        await self.printer.check()
+        if self.printer.health != before:
+            self.push_state()
+            await self.link.send_health()

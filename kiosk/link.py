@@ -28,6 +28,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from server.errors import NextUpError
 from server.events import CloseCode
 
 log = logging.getLogger("nextup.kiosk.link")
@@ -43,7 +44,7 @@ PING_S = 5.0
 OPEN_TIMEOUT_S = 5.0
 
 
-class LinkDown(Exception):
+class LinkDown(NextUpError):
     """The server did not answer in time; nothing is known to have been issued."""
 
 
@@ -90,17 +91,6 @@ class ServerLink:
         self.last_close = ""
         self._ws: ClientConnection | None = None
         self._pending: dict[str, tuple[str, asyncio.Future[Message]]] = {}
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="kiosk link")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def issue(self, request_id: str, service: str, priority: bool, within_s: float) -> Message:
         """The server's ``issued`` or ``refused`` answer; LinkDown when none came within ``within_s``."""

@@ -8,7 +8,6 @@ which serves the page and talks to the server, never waits on the printer.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,28 +15,9 @@ from printer.errors import CoverOpen, PaperOut, PrinterError, PrinterOffline, Pr
 from printer.status import PrinterStatus
 from printer.ticket import TicketPrint
 from printer.ticket_printer import Printer
+from server.events import PrinterHealth
 
 Json = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class PrinterHealth:
-    """What the kiosk knows about its printer; sent in heartbeats (see ``server.kiosk_ws``)."""
-
-    online: bool = True
-    paper_out: bool = False
-    paper_near_end: bool = False
-    cover_open: bool = False
-    #: Why the last print or status check failed, in words; None when it worked.
-    error: str | None = None
-
-    @property
-    def available(self) -> bool:
-        return self.online and not (self.paper_out or self.cover_open) and self.error is None
-
-    def wire(self) -> Json:
-        """The ``printer`` object of a health heartbeat."""
-        return asdict(self)
 
 
 def health_from_status(status: PrinterStatus) -> PrinterHealth:

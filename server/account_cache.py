@@ -25,12 +25,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
 
 from server import keys
 from server.auth import Identity
-from server.errors import end_if_cancelled, unauthorized
+from server.background import ChannelFollower
+from server.errors import unauthorized
 
 log = logging.getLogger("nextup.accounts")
 
@@ -48,9 +47,6 @@ class AccountRecord:
 
 
 class AccountCache:
-    #: Set by ``stop`` before it cancels the loop (see ``errors.end_if_cancelled``).
-    _stopping = False
-
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         #: username -> its record, or None for an account that does not exist.
@@ -61,20 +57,16 @@ class AccountCache:
         #: False while the channel is down: then nothing is cached.
         self._live = False
         self._watchers: dict[str, set[asyncio.Event]] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._channel = ChannelFollower(
+            redis, keys.ACCOUNTS_CHANNEL, "account", self._changed, on_joined=self._trust, on_lost=self._distrust,
+            logger=log,
+        )  # fmt: skip
 
     async def start(self) -> None:
-        pubsub = self.redis.pubsub()
-        await pubsub.subscribe(keys.ACCOUNTS_CHANNEL)
-        self._live = True
-        self._task = asyncio.create_task(self._follow(pubsub))
+        await self._channel.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._stopping = True
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._channel.stop()
 
     async def check(self, identity: Identity) -> None:
         """Raise 401 unless the token's account exists, is enabled and has the token's role and branch."""
@@ -155,23 +147,15 @@ class AccountCache:
                     if not watchers:
                         del self._watchers[name]
 
-    async def _follow(self, pubsub: PubSub) -> None:
-        while not self._stopping:
-            try:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=30)
-                if message:
-                    self._forget(str(message["data"]))
-            except asyncio.CancelledError:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
-                raise
-            except (RedisError, OSError) as exc:
-                end_if_cancelled(exc, self._stopping)
-                # Changes published while the channel was down are lost: trust nothing cached.
-                self._live = False
-                self._forget_all()
-                log.warning("account channel interrupted (%s); resubscribing", type(exc).__name__)
-                await asyncio.sleep(1)
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.subscribe(keys.ACCOUNTS_CHANNEL)
-                    self._forget_all()
-                    self._live = True
+    async def _changed(self, username: str) -> None:
+        self._forget(username)
+
+    def _distrust(self) -> None:
+        # Changes published while the channel is down are lost: trust nothing cached.
+        self._live = False
+        self._forget_all()
+
+    async def _trust(self) -> None:
+        # Subscribed (again): what was loaded while the channel was down may be stale.
+        self._forget_all()
+        self._live = True

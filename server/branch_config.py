@@ -9,20 +9,16 @@ editing different things at once both keep their change.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
-
 from server import keys
+from server.background import ChannelFollower
 from server.config import Branch, branch_from_json, branch_to_data
-from server.errors import ApiError, ConfigError, end_if_cancelled, invalid_field
+from server.errors import ApiError, ConfigError, invalid_field
 from server.store import NOBODY, Actor, QueueStore
 
 log = logging.getLogger("nextup.config")
@@ -36,13 +32,10 @@ def data_hash(data: dict[str, Any]) -> str:
 
 
 class BranchConfig:
-    #: Set by ``stop`` before it cancels the loop (see ``errors.end_if_cancelled``).
-    _stopping = False
-
     def __init__(self, store: QueueStore) -> None:
         self.store = store
         self.version = 0
-        self._task: asyncio.Task[None] | None = None
+        self._watch: ChannelFollower | None = None
 
     @property
     def channel(self) -> str:
@@ -89,31 +82,15 @@ class BranchConfig:
         raise ApiError(409, "config_changed", "The configuration kept changing; try again")
 
     async def start_watching(self) -> None:
-        pubsub = self.store.redis.pubsub()
-        await pubsub.subscribe(self.channel)
-        await self.reload()
-        self._task = asyncio.create_task(self._follow(pubsub))
+        """Reload whenever any process saves the configuration (and after the channel was down)."""
+        self._watch = ChannelFollower(
+            self.store.redis, self.channel, "configuration", self._changed, on_joined=self.reload, logger=log
+        )
+        await self._watch.start()
 
-    async def _follow(self, pubsub: PubSub) -> None:
-        while not self._stopping:
-            try:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=30)
-                if message:
-                    await self.reload()
-            except asyncio.CancelledError:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
-                raise
-            except (RedisError, OSError) as exc:
-                end_if_cancelled(exc, self._stopping)
-                log.warning("configuration channel interrupted (%s); reloading", type(exc).__name__)
-                await asyncio.sleep(1)
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.subscribe(self.channel)
-                    await self.reload()
+    async def _changed(self, _data: str) -> None:
+        await self.reload()
 
     async def stop(self) -> None:
-        if self._task:
-            self._stopping = True
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._watch is not None:
+            await self._watch.stop()

@@ -21,7 +21,6 @@ Its Redis keys are in ``server.keys`` (``device_health``, ``kiosk_issues``).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -33,50 +32,11 @@ from starlette.routing import Route
 from server import keys
 from server.api import branch_store, context, identify
 from server.auth import Role
+from server.events import PrinterHealth
 from server.http import JSONResponse
 
 #: A device silent this long (three missed heartbeats) is reported offline.
 STALE_AFTER_S = 15.0
-#: Longest printer error text kept; a device cannot fill Redis through its heartbeat.
-MAX_ERROR_CHARS = 300
-
-
-@dataclass(frozen=True)
-class PrinterHealth:
-    """A ticket printer's condition as its kiosk reports it."""
-
-    online: bool = True
-    paper_out: bool = False
-    paper_near_end: bool = False
-    cover_open: bool = False
-    #: The last printing error, in words; None when the last attempt worked.
-    error: str | None = None
-
-    @property
-    def available(self) -> bool:
-        """True when a ticket sent now is expected to print."""
-        return self.online and not (self.paper_out or self.cover_open) and self.error is None
-
-    def as_json(self) -> dict[str, Any]:
-        return {**asdict(self), "available": self.available}
-
-    @classmethod
-    def from_json(cls, data: object) -> PrinterHealth:
-        """Parse a heartbeat's ``printer`` object; ValueError naming the bad field."""
-        if not isinstance(data, dict):
-            raise ValueError("'printer' must be an object")
-        flags: dict[str, bool] = {}
-        for name in ("online", "paper_out", "paper_near_end", "cover_open"):
-            value = data.get(name, name == "online")
-            if not isinstance(value, bool):
-                raise ValueError(f"'printer.{name}' must be true or false")
-            flags[name] = value
-        error = data.get("error")
-        if error is not None and not isinstance(error, str):
-            raise ValueError("'printer.error' must be a string or null")
-        return cls(**flags, error=error[:MAX_ERROR_CHARS] if error else None)
-
-
 async def record_heartbeat(
     redis: Redis, branch: str, device: str, role: str, address: str, printer: PrinterHealth | None, now: datetime
 ) -> None:
@@ -88,7 +48,7 @@ async def record_heartbeat(
         "connected": True,
         "last_heartbeat": now.isoformat(timespec="milliseconds"),
         "last_heartbeat_ms": int(now.timestamp() * 1000),
-        "printer": None if printer is None else asdict(printer),
+        "printer": None if printer is None else printer.wire(),
     }
     await redis.hset(keys.device_health(branch), device, json.dumps(record, ensure_ascii=False))
 

@@ -14,15 +14,14 @@ Websocket contract (the message shapes are in ``server.events``):
   has heard nothing from for ``SILENCE_LIMIT_S`` seconds; a client answers each ping with
   ``{"type": "pong"}`` (a ``{"type": "ping"}`` from the client gets a pong).
 - Close codes are ``events.CloseCode``: 4401 bad token, 4403 wrong account or Origin, 4404 unknown
-  branch, 4408 silent client, 4429 client too slow; 1011 when Redis fails while the first
-  messages are read; 1012 when the server shuts down. With ``since`` and nothing after it, the
-  first message is simply the next live event. An Origin header, when sent, must name the
-  host the request was sent to (``Host``), so another web site cannot open the socket.
+  branch, 4408 silent client, 1013 client too slow (reconnect with ``since``); 1011 when Redis
+  fails while the first messages are read; 1012 when the server shuts down. With ``since`` and
+  nothing after it, the first message is simply the next live event. An Origin header, when sent,
+  must name the host the request was sent to (``Host``), so another web site cannot open the socket.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import hashlib
@@ -45,8 +44,9 @@ from starlette.websockets import WebSocket
 from server import devices, events, keys
 from server.api import Context
 from server.auth import Identity, Role
+from server.background import Loop
 from server.config import Branch
-from server.errors import ApiError, end_if_cancelled
+from server.errors import ApiError
 from server.events import CloseCode
 from server.fanout import Fanout, Outgoing, Subscription
 from server.pairing import DEVICE_COOKIE, presented_token, set_device_cookie
@@ -140,9 +140,9 @@ class DisplayConnection:
         elif self.subscription.overflowed:
             log.warning(
                 "display %s fell %d messages behind; disconnected with %d",
-                self.websocket.client, self.subscription.limit, CloseCode.TOO_SLOW,
+                self.websocket.client, self.subscription.limit, CloseCode.TRY_AGAIN_LATER,
             )  # fmt: skip
-            await close_quietly(self.websocket, CloseCode.TOO_SLOW, "too slow; reconnect with since")
+            await close_quietly(self.websocket, CloseCode.TRY_AGAIN_LATER, "too slow; reconnect with since")
         elif ended.result(1) == "silent":
             await close_quietly(self.websocket, CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
 
@@ -185,7 +185,7 @@ async def display_socket(websocket: WebSocket, send: Send) -> None:
             first, position = await opening(ctx.store, websocket.query_params.get("since", ""))
         except RedisError as exc:
             log.warning("display of branch %s: reading the state failed: %s", branch, exc)
-            await websocket.close(1011, "Redis unavailable; reconnect")
+            await websocket.close(CloseCode.UNAVAILABLE, "Redis unavailable; reconnect")
             return
         subscription.resume_after(position)
         watch = TokenWatch(ctx, token, identity)
@@ -194,12 +194,11 @@ async def display_socket(websocket: WebSocket, send: Send) -> None:
             return
         # A hall screen: the devices report shows it (staff watching from a PC are not devices).
         address = websocket.client.host if websocket.client else ""
-        presence = asyncio.create_task(report_presence(ctx.store, identity.username, address))
+        presence = presence_reporter(ctx.store, identity.username, address).start()
         try:
             await DisplayConnection(websocket, subscription, send, watch).serve(first, position)
         finally:
-            presence.cancel()
-            await asyncio.gather(presence, return_exceptions=True)
+            await presence.stop()
             _recorded.pop((branch, identity.username), None)
             with contextlib.suppress(RedisError):
                 await devices.record_disconnect(ctx.store.redis, branch, identity.username)
@@ -210,21 +209,19 @@ async def display_socket(websocket: WebSocket, send: Send) -> None:
 _recorded: dict[tuple[str, str], float] = {}
 
 
-async def report_presence(store: QueueStore, device: str, address: str) -> None:
-    """Record the display in the devices report every DEVICE_HEARTBEAT_S while it is connected."""
+def presence_reporter(store: QueueStore, device: str, address: str) -> Loop:
+    """Records the display in the devices report every DEVICE_HEARTBEAT_S while it is connected."""
     key = (store.branch.id, device)
-    while True:
+
+    async def report() -> None:
         now = time.monotonic()
         if now - _recorded.get(key, -DEVICE_HEARTBEAT_S) >= DEVICE_HEARTBEAT_S * 0.9:
             _recorded[key] = now
-            try:
-                await devices.record_heartbeat(
-                    store.redis, store.branch.id, device, Role.DISPLAY.value, address, None, store.clock.now()
-                )
-            except RedisError as exc:
-                end_if_cancelled(exc)
-                log.warning("display %s: recording its presence failed: %s", device, exc)
-        await asyncio.sleep(DEVICE_HEARTBEAT_S)
+            await devices.record_heartbeat(
+                store.redis, store.branch.id, device, Role.DISPLAY.value, address, None, store.clock.now()
+            )
+
+    return Loop(f"presence of display {device}", report, every_s=DEVICE_HEARTBEAT_S, retry_on=(RedisError,), logger=log)
 
 
 @functools.cache

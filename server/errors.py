@@ -63,7 +63,7 @@ def end_if_cancelled(exc: BaseException, stopping: bool = False) -> None:
     on Python 3.11 a timeout racing the cancellation can even reset ``Task.cancelling()``): a
     background loop that retries on RedisError calls this first, passing the flag its ``stop``
     sets before cancelling, or a cancelled task would go on retrying and whoever awaits its end
-    would wait forever.
+    would wait forever. ``server.background.Loop`` does this for every loop built on it.
     """
     task = asyncio.current_task()
     if stopping or (task is not None and task.cancelling()):

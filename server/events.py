@@ -1,7 +1,8 @@
 """The event schema: what the branch event stream holds and what websocket clients receive.
 
 One place for the names and shapes that the Lua scripts (``lua/common.lua`` ``emit``), the fan-out,
-the lobby display page and the kiosk share.
+the lobby display page and the kiosk share: event and message types, the close codes of every
+websocket (``CloseCode``) and the printer status a kiosk reports (``PrinterHealth``).
 
 A stream entry is ``(seq, {"type": <EventType>, "data": <JSON object>})``; the entry id is the
 event's ``seq`` ("1718000000000-0"), ordered the same way on every server process. ``data`` always
@@ -23,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from enum import Enum, IntEnum
 from typing import Any
 
@@ -79,24 +81,83 @@ class MessageType(str, Enum):
 
 
 class CloseCode(IntEnum):
-    """Websocket close codes of the display, kiosk and staff endpoints (4000-4999 are the application's own).
+    """Websocket close codes of every NextUp endpoint (display, kiosk, staff, phone) and the kiosk.
 
-    A server shutting down closes with uvicorn's 1012 (service restart); Redis failing while a
-    connection starts gives 1011. Either way: reconnect (with ``since`` on the display socket).
+    4000-4999 are the application's own, each the HTTP status it stands for plus 4000; the 1000s
+    are RFC 6455's. One code, one meaning on every socket (docs/websockets.md, "Close codes").
+    A server shutting down closes with uvicorn's 1012 (service restart) and a message over the size
+    limit with uvicorn's 1009 (message too big); neither is sent by NextUp's own code.
     """
 
     #: A client going away (1001); the server itself closes with 1012 when it shuts down.
     GOING_AWAY = 1001
+    #: Redis could not be read (staff: also an unexpected server error); reconnect with backoff.
+    UNAVAILABLE = 1011
+    #: Try again later: the client read too slowly and its outgoing queue filled, or its address
+    #: holds ``NEXTUP_MAX_SOCKETS_PER_ADDRESS`` sockets already. Reconnect with backoff (the
+    #: display with ``since``). Changed after 0.1.0: display, kiosk and staff sent 4429 for "too slow".
+    TRY_AGAIN_LATER = 1013
     #: The token is missing, malformed, forged or expired; get a new device token.
     UNAUTHORIZED = 4401
-    #: The token's account may not watch this branch, or the Origin header is not this host.
+    #: The token's account may not use this socket, or the Origin header is not this host.
     FORBIDDEN = 4403
-    #: No such branch on this server.
+    #: No such branch, counter or ticket.
     NOT_FOUND = 4404
     #: The client sent nothing (not even a pong) for too long; reconnect.
     HEARTBEAT_TIMEOUT = 4408
-    #: The client read too slowly and its outgoing queue filled; reconnect with ``since``.
-    TOO_SLOW = 4429
+    #: The phone page of a finished ticket expired; stop.
+    GONE = 4410
+    #: Too many lookups of unknown ticket ids from this address (phone); retry after a minute.
+    RATE_LIMITED = 4429
+
+
+#: Longest printer error text a health heartbeat keeps; a device cannot fill Redis through it.
+MAX_PRINTER_ERROR_CHARS = 300
+
+
+@dataclass(frozen=True)
+class PrinterHealth:
+    """A ticket printer's condition: the ``printer`` object of a kiosk's ``health`` heartbeat.
+
+    The kiosk sends it (``kiosk.printing``); the server parses it, stores it and shows it in the
+    devices report (``server.devices``).
+    """
+
+    online: bool = True
+    paper_out: bool = False
+    paper_near_end: bool = False
+    cover_open: bool = False
+    #: Why the last print or status check failed, in words; None when it worked.
+    error: str | None = None
+
+    @property
+    def available(self) -> bool:
+        """True when a ticket sent now is expected to print."""
+        return self.online and not (self.paper_out or self.cover_open) and self.error is None
+
+    def wire(self) -> Json:
+        """The ``printer`` object of a health heartbeat (and of the stored device record)."""
+        return asdict(self)
+
+    def as_json(self) -> Json:
+        """As reports and pages show it: with ``available``."""
+        return {**asdict(self), "available": self.available}
+
+    @classmethod
+    def from_json(cls, data: object) -> PrinterHealth:
+        """Parse a heartbeat's ``printer`` object; ValueError naming the bad field."""
+        if not isinstance(data, dict):
+            raise ValueError("'printer' must be an object")
+        flags: dict[str, bool] = {}
+        for name in ("online", "paper_out", "paper_near_end", "cover_open"):
+            value = data.get(name, name == "online")
+            if not isinstance(value, bool):
+                raise ValueError(f"'printer.{name}' must be true or false")
+            flags[name] = value
+        error = data.get("error")
+        if error is not None and not isinstance(error, str):
+            raise ValueError("'printer.error' must be a string or null")
+        return cls(**flags, error=error[:MAX_PRINTER_ERROR_CHARS] if error else None)
 
 
 #: Events a lobby display announces and highlights.

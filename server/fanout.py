@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import time
@@ -31,6 +32,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server import events, keys
+from server.background import BackgroundTask, Backoff, Loop
 
 log = logging.getLogger("nextup.fanout")
 
@@ -175,9 +177,13 @@ class Fanout:
         self.heartbeat_s = heartbeat_s
         self._subscribers: dict[str, set[Subscription]] = {branch: set() for branch in branches}
         self._positions: dict[str, str] = {}
-        self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
         self._clients_changed = asyncio.Event()
+        self._tasks: list[BackgroundTask] = [
+            Loop(f"events of branch {branch}", functools.partial(self._read, branch), retry_on=(RedisError,),
+                 backoff=Backoff(0.1, 2.0), logger=log)
+            for branch in self._subscribers
+        ]  # fmt: skip
+        self._tasks += [BackgroundTask("heartbeat", self._heartbeat), BackgroundTask("settle heap", self._settle_heap)]
 
     @classmethod
     async def start(
@@ -201,20 +207,17 @@ class Fanout:
         except BaseException:
             await redis.aclose()
             raise
-        fanout._tasks = [asyncio.create_task(fanout._follow(b), name=f"follow {b}") for b in fanout._subscribers]
-        fanout._tasks.append(asyncio.create_task(fanout._heartbeat(), name="heartbeat"))
-        fanout._tasks.append(asyncio.create_task(fanout._settle_heap(), name="settle heap"))
+        for task in fanout._tasks:
+            task.start()
         return fanout
 
     async def stop(self) -> None:
-        self._stopping = True
         for task in self._tasks:
             task.cancel()
         # redis-py may hold on to a cancelled blocking read until the server answers; closing the
         # connections ends it now.
         await self.redis.connection_pool.disconnect()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        await asyncio.gather(*(task.stop() for task in self._tasks))
         await self.redis.aclose()
 
     def serves(self, branch: str) -> bool:
@@ -248,28 +251,15 @@ class Fanout:
         for subscription in list(subscribers):
             subscription.offer(item)
 
-    async def _follow(self, branch: str) -> None:
-        key = keys.events(branch)
-        delay = 0.1
-        while not self._stopping:
-            try:
-                reply = cast(
-                    list[tuple[str, list[tuple[str, dict[str, str]]]]],
-                    await self.redis.xread({key: self._positions[branch]}, count=READ_COUNT, block=BLOCK_MS),
-                )
-            except RedisError as exc:
-                task = asyncio.current_task()
-                if self._stopping or (task is not None and task.cancelling()):
-                    # redis-py may turn the cancellation of a blocked read into a TimeoutError.
-                    raise asyncio.CancelledError from exc
-                log.warning("reading the events of branch %s failed (%s); retrying in %.1f s", branch, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-                continue
-            delay = 0.1
-            for _stream, entries in reply or ():
-                for seq, fields in entries:
-                    self.publish(branch, seq, fields)
+    async def _read(self, branch: str) -> None:
+        """Wait for the branch's next events (up to BLOCK_MS) and publish them."""
+        reply = cast(
+            list[tuple[str, list[tuple[str, dict[str, str]]]]],
+            await self.redis.xread({keys.events(branch): self._positions[branch]}, count=READ_COUNT, block=BLOCK_MS),
+        )
+        for _stream, entries in reply or ():
+            for seq, fields in entries:
+                self.publish(branch, seq, fields)
 
     async def _settle_heap(self) -> None:
         """Freeze the heap again once clients stop arriving, so that no full collection scans them.

@@ -61,7 +61,7 @@ from server import devices, events, keys, rules
 from server.api import Context
 from server.auth import Identity, Role
 from server.config import Branch
-from server.errors import ApiError
+from server.errors import ApiError, NextUpError
 from server.events import CloseCode
 from server.fanout import Fanout, Subscription
 from server.metrics import estimate
@@ -82,7 +82,7 @@ REFRESH_EVERY_S = 30.0
 #: Largest message a kiosk may send; real ones are under 300 bytes.
 MAX_MESSAGE_CHARS = 4096
 
-#: Replies waiting to go out at most: a kiosk that sends but does not read is dropped (4429)
+#: Replies waiting to go out at most: a kiosk that sends but does not read is dropped (1013)
 #: instead of making the server queue without bound.
 MAX_PENDING_REPLIES = 256
 
@@ -156,7 +156,7 @@ async def services_message(store: QueueStore) -> dict[str, Any]:
             "allow_priority": branch.allow_priority}  # fmt: skip
 
 
-class _TooSlow(Exception):
+class _TooSlow(NextUpError):
     """The kiosk does not read its replies."""
 
 
@@ -199,11 +199,11 @@ class KioskConnection:
         if ended.result(3) == "unauthorized":
             await close_quietly(self.websocket, CloseCode.UNAUTHORIZED, "The token no longer holds; log in again")
         elif self.subscription.overflowed or isinstance(ended.error(2), _TooSlow):
-            await close_quietly(self.websocket, CloseCode.TOO_SLOW, "too slow; reconnect")
+            await close_quietly(self.websocket, CloseCode.TRY_AGAIN_LATER, "too slow; reconnect")
         elif ended.result(2) == "silent":
             await close_quietly(self.websocket, CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
         elif isinstance(ended.error(0), RedisError):
-            await close_quietly(self.websocket, 1011, "Redis unavailable; reconnect")
+            await close_quietly(self.websocket, CloseCode.UNAVAILABLE, "Redis unavailable; reconnect")
 
     async def _write(self) -> None:
         while True:
@@ -293,7 +293,7 @@ class KioskConnection:
 
     async def _health(self, data: dict[str, Any]) -> None:
         try:
-            printer = devices.PrinterHealth.from_json(data.get("printer"))
+            printer = events.PrinterHealth.from_json(data.get("printer"))
         except ValueError as exc:
             self._post({"type": "error", "error": _bad(str(exc))})
             return
@@ -348,7 +348,7 @@ async def kiosk_socket(websocket: WebSocket) -> None:
             pass  # gone before the first message: nothing to tell it
         except RedisError as exc:
             log.warning("kiosk %s: reading the state failed: %s", identity.username, exc)
-            await close_quietly(websocket, 1011, "Redis unavailable; reconnect")
+            await close_quietly(websocket, CloseCode.UNAVAILABLE, "Redis unavailable; reconnect")
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await devices.record_disconnect(ctx.store.redis, branch, identity.username)

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server import keys, phone
 from server.api import _TICKET_ID, Context
 from server.errors import ApiError
+from server.events import CloseCode
 from server.http import error_response
 
 #: Addresses remembered at most; past it, addresses whose bucket is full again are forgotten.
@@ -113,7 +114,7 @@ class TicketLookupGuard:
         async def send_watching(message: Message) -> None:
             # A 404 page or answer, or a websocket closed with "no such ticket": a miss.
             if (message["type"] == "http.response.start" and message["status"] == 404) or (
-                message["type"] == "websocket.close" and message.get("code") == phone.PhoneClose.NOT_FOUND
+                message["type"] == "websocket.close" and message.get("code") == CloseCode.NOT_FOUND
             ):
                 limiter.charge(address)
             await send(message)
@@ -134,7 +135,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, retry_after_s: int
         await receive()  # websocket.connect
         # Accepted first: a close code reaches the browser only on an open websocket.
         await send({"type": "websocket.accept"})
-        await send({"type": "websocket.close", "code": phone.PhoneClose.RATE_LIMITED, "reason": "rate limited"})
+        await send({"type": "websocket.close", "code": CloseCode.RATE_LIMITED, "reason": "rate limited"})
         return
     request = Request(scope, receive)
     if scope["path"].startswith("/t/"):

@@ -20,7 +20,8 @@ configuration change), coalesced into one reload per burst and sent only when ``
 The server sends ``{"type": "ping"}`` every few seconds and closes a client silent for
 ``SILENCE_LIMIT_S``; a client answers pings with ``{"type": "pong"}``. An Origin header, when sent,
 must name this host. Close codes: 4403 foreign Origin, 4404 unknown ticket, 4408 silent client,
-4410 the page expired, 4429 rate-limited, 1011 Redis unavailable, 1013 client too slow.
+4410 the page expired, 4429 rate-limited, 1011 Redis unavailable, 1013 client too slow
+(``events.CloseCode``).
 
 Fallback where a proxy blocks websockets: long polling, plain HTTP that every proxy forwards (SSE is
 held back by buffering proxies). ``GET /api/branches/{b}/tickets/{id}/updates?since=<version>&wait=<s>``
@@ -49,7 +50,8 @@ from starlette.websockets import WebSocket
 
 from server import events
 from server.api import _TICKET_ID, Context, branch_store, context, ticket_id_of
-from server.errors import ApiError, invalid_field, not_found
+from server.errors import ApiError, NextUpError, invalid_field, not_found
+from server.events import CloseCode
 from server.fanout import Fanout, Outgoing, Subscription
 from server.http import JSONResponse
 from server.settings import PhoneSettings
@@ -193,19 +195,7 @@ def drain_concerning(subscription: Subscription, first: Outgoing, service: str) 
 # ---- The websocket -------------------------------------------------------------------------------
 
 
-class PhoneClose:
-    """Websocket close codes of ``/ws/tickets/{id}`` (4000-4999 are the application's own)."""
-
-    FORBIDDEN = 4403
-    NOT_FOUND = 4404
-    HEARTBEAT_TIMEOUT = 4408
-    GONE = 4410
-    RATE_LIMITED = 4429
-    UNAVAILABLE = 1011
-    TOO_SLOW = 1013
-
-
-class _Closing(Exception):
+class _Closing(NextUpError):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
         self.code = code
@@ -227,11 +217,11 @@ class PhoneConnection:
         )
         closing = next((e for e in (ended.error(0), ended.error(1)) if isinstance(e, _Closing)), None)
         if self.subscription.overflowed:
-            await close_quietly(self.websocket, PhoneClose.TOO_SLOW, "too slow; reconnect")
+            await close_quietly(self.websocket, CloseCode.TRY_AGAIN_LATER, "too slow; reconnect")
         elif closing is not None:
             await close_quietly(self.websocket, closing.code, closing.reason)
         elif ended.result(1) == "silent":
-            await close_quietly(self.websocket, PhoneClose.HEARTBEAT_TIMEOUT, "no heartbeat")
+            await close_quietly(self.websocket, CloseCode.HEARTBEAT_TIMEOUT, "no heartbeat")
 
     async def _send(self) -> None:
         loop = asyncio.get_running_loop()
@@ -240,7 +230,7 @@ class PhoneConnection:
         while True:
             item = await self.subscription.queue.get()
             if self.view.expired(now_ms(self.store)):
-                raise _Closing(PhoneClose.GONE, "the ticket page has expired")
+                raise _Closing(CloseCode.GONE, "the ticket page has expired")
             if item.key is None:
                 await self.websocket.send_text(item.text)  # a heartbeat ping or the answer to one
                 # The wait estimate also moves without events (it learns from recent handling
@@ -254,9 +244,9 @@ class PhoneConnection:
             try:
                 view = await read_view(self.store, self.settings, self.ticket_id)
             except ApiError as exc:
-                raise _Closing(PhoneClose.NOT_FOUND, "no such ticket") from exc
+                raise _Closing(CloseCode.NOT_FOUND, "no such ticket") from exc
             except RedisError as exc:
-                raise _Closing(PhoneClose.UNAVAILABLE, "Redis unavailable; reconnect") from exc
+                raise _Closing(CloseCode.UNAVAILABLE, "Redis unavailable; reconnect") from exc
             if view.version != self.view.version:
                 await self.websocket.send_text(events.encode(view.message))
             self.view = view
@@ -271,23 +261,23 @@ async def ticket_socket(websocket: WebSocket) -> None:
     # Accept first: a close code reaches the browser only on an open websocket.
     await websocket.accept()
     if not origin_allowed(websocket.headers):
-        await websocket.close(PhoneClose.FORBIDDEN, "Origin does not match Host")
+        await websocket.close(CloseCode.FORBIDDEN, "Origin does not match Host")
         return
     store = ctx.store
     if not _TICKET_ID.match(ticket_id) or not fanout.serves(store.branch.id):
-        await websocket.close(PhoneClose.NOT_FOUND, "no such ticket")
+        await websocket.close(CloseCode.NOT_FOUND, "no such ticket")
         return
     # Subscribe before reading the view, so no event after the read is missed.
     with fanout.subscribe(store.branch.id) as subscription:
         try:
             view = await current_view(store, settings, ticket_id)
         except ApiError as exc:
-            code = PhoneClose.GONE if exc.status == 410 else PhoneClose.NOT_FOUND
+            code = CloseCode.GONE if exc.status == 410 else CloseCode.NOT_FOUND
             await websocket.close(code, exc.message[:120])
             return
         except RedisError as exc:
             log.warning("phone socket: reading ticket failed: %s", exc)
-            await websocket.close(PhoneClose.UNAVAILABLE, "Redis unavailable; reconnect")
+            await websocket.close(CloseCode.UNAVAILABLE, "Redis unavailable; reconnect")
             return
         await PhoneConnection(websocket, subscription, store, settings, ticket_id, view).serve()
 

@@ -16,7 +16,6 @@ from several processes at once: it only deletes what is past its time.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -26,7 +25,7 @@ from typing import Any, cast
 from redis.exceptions import RedisError
 
 from server import keys
-from server.errors import end_if_cancelled
+from server.background import Loop
 from server.feedback import purge_phones
 from server.rules import TicketStatus, business_day
 from server.settings import PhoneSettings, Retention
@@ -108,24 +107,15 @@ async def prune_once(store: QueueStore, retention: Retention, phone: PhoneSettin
 
 @contextlib.asynccontextmanager
 async def pruning(store: QueueStore, retention: Retention, phone: PhoneSettings) -> AsyncIterator[None]:
-    """Prune now and every PRUNE_EVERY_S while the block runs."""
-    stopping = False
+    """Prune now and every PRUNE_EVERY_S while the block runs (a failed pass waits for the next)."""
 
-    async def run() -> None:
-        while True:
-            try:
-                removed = await prune_once(store, retention, phone)
-                if any(removed.values()):
-                    log.info("retention removed %s", ", ".join(f"{n} {kind}" for kind, n in removed.items() if n))
-            except RedisError as exc:
-                end_if_cancelled(exc, stopping)
-                log.warning("retention pass failed: %s", exc)
-            await asyncio.sleep(PRUNE_EVERY_S)
+    async def prune() -> None:
+        removed = await prune_once(store, retention, phone)
+        if any(removed.values()):
+            log.info("retention removed %s", ", ".join(f"{n} {kind}" for kind, n in removed.items() if n))
 
-    task = asyncio.create_task(run(), name="retention")
+    pruner = Loop("retention", prune, every_s=PRUNE_EVERY_S, retry_on=(RedisError,), logger=log).start()
     try:
         yield
     finally:
-        stopping = True
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await pruner.stop()

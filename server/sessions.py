@@ -7,31 +7,29 @@ arrival (milliseconds) another process may still accept the token once.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
 
 from server import keys
-from server.errors import end_if_cancelled
+from server.background import RETRYABLE, ChannelFollower
 
 log = logging.getLogger("nextup.sessions")
 
 
 class Revocations:
-    #: Set by ``stop`` before it cancels the loop (see ``errors.end_if_cancelled``).
-    _stopping = False
-
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self.revoked: dict[str, float] = {}
-        self._task: asyncio.Task[None] | None = None
+        # Subscribed first, then loaded: a revocation published in between is seen either way.
+        # A malformed message (ValueError) reloads them all.
+        self._channel = ChannelFollower(
+            redis, keys.REVOCATIONS_CHANNEL, "revocation", self._revoked, on_joined=self._load,
+            on_idle=self._prune, retry_on=(*RETRYABLE, ValueError), logger=log,
+        )  # fmt: skip
         #: Called with each revoked session id as its message arrives (open sockets close at once).
         self.listeners: list[Callable[[str], object]] = []
 
@@ -64,11 +62,7 @@ class Revocations:
         return len(entries)
 
     async def start(self) -> None:
-        pubsub = self.redis.pubsub()
-        await pubsub.subscribe(keys.REVOCATIONS_CHANNEL)
-        # Subscribe first, then load: a revocation published in between is seen either way.
-        await self._load()
-        self._task = asyncio.create_task(self._follow(pubsub))
+        await self._channel.start()
 
     async def _load(self) -> None:
         entries: list[Any] = await self.redis.zrangebyscore(
@@ -77,27 +71,11 @@ class Revocations:
         for member, score in entries:
             self.revoked[str(member)] = float(score)
 
-    async def _follow(self, pubsub: PubSub) -> None:
-        while not self._stopping:
-            try:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=30)
-                if message:
-                    session_id, _, expires = str(message["data"]).partition(" ")
-                    self.revoked[session_id] = float(expires or 0)
-                    for listener in self.listeners:
-                        listener(session_id)
-                else:
-                    self._prune()
-            except asyncio.CancelledError:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
-                raise
-            except (RedisError, OSError, ValueError) as exc:
-                end_if_cancelled(exc, self._stopping)
-                log.warning("revocation channel interrupted (%s); reloading", type(exc).__name__)
-                await asyncio.sleep(1)
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.subscribe(keys.REVOCATIONS_CHANNEL)
-                    await self._load()
+    async def _revoked(self, data: str) -> None:
+        session_id, _, expires = data.partition(" ")
+        self.revoked[session_id] = float(expires or 0)
+        for listener in self.listeners:
+            listener(session_id)
 
     def _prune(self) -> None:
         now = time.time()
@@ -105,8 +83,4 @@ class Revocations:
             del self.revoked[session_id]
 
     async def stop(self) -> None:
-        if self._task:
-            self._stopping = True
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._channel.stop()

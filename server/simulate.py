@@ -35,6 +35,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from server.errors import NextUpError
+
 Json = dict[str, Any]
 
 #: Seconds a counter waits for a called customer before recalling, and before marking a no-show.
@@ -139,7 +141,7 @@ class ScaledTimeline:
             await asyncio.sleep(delay)
 
 
-class SimulationError(Exception):
+class SimulationError(NextUpError):
     """The server refused something the simulation needs (a wrong token, an unknown branch)."""
 
 

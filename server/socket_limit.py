@@ -3,7 +3,7 @@
 ``SocketCap`` is a pure ASGI middleware counting the open websockets of each client address
 (``scope["client"]``, the real client once ``server.proxies`` has read a trusted proxy's
 ``X-Forwarded-For``). The socket over ``Settings.max_sockets_per_address`` is accepted, so that
-the client can read why, then closed at once with ``SOCKET_CAP_CLOSE`` (1013, "try again later").
+the client can read why, then closed at once with ``CloseCode.TRY_AGAIN_LATER`` (1013).
 
 The count is per server process, in memory: with N processes behind a balancer an address may hold
 N times the cap, which still bounds each process. The size of every message a client sends is
@@ -16,8 +16,8 @@ from collections import Counter
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-#: Close code of a socket over the per-address cap: RFC 6455's "try again later".
-SOCKET_CAP_CLOSE = 1013
+from server.events import CloseCode
+
 SOCKET_CAP_REASON = "too many connections from this address; try again later"
 
 
@@ -38,7 +38,7 @@ class SocketCap:
             await receive()  # websocket.connect
             # Accepted first: a close code reaches a browser only on an open websocket.
             await send({"type": "websocket.accept"})
-            await send({"type": "websocket.close", "code": SOCKET_CAP_CLOSE, "reason": SOCKET_CAP_REASON})
+            await send({"type": "websocket.close", "code": CloseCode.TRY_AGAIN_LATER, "reason": SOCKET_CAP_REASON})
             return
         self.open[address] += 1
         try:

@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from server import keys
-from server.socket_limit import SOCKET_CAP_CLOSE
+from server.events import CloseCode
 from tests.conftest import Api
 from tests.servers import ADMIN_PASSWORD, ServerProcess
 
@@ -171,7 +171,7 @@ async def test_sockets_beyond_the_cap_from_one_address_are_closed_1013(
         for socket in held:
             assert "ticket" in await socket.recv()
         async with connect(url, additional_headers=from_address("10.0.0.66")) as extra:
-            assert await close_code(extra) == SOCKET_CAP_CLOSE
+            assert await close_code(extra) == CloseCode.TRY_AGAIN_LATER
         async with connect(url, additional_headers=from_address("10.0.0.7")) as other:
             assert "ticket" in await other.recv()
         await held.pop().close()

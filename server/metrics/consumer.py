@@ -16,7 +16,6 @@ stream's even with several processes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -28,9 +27,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError, WatchError
 
 from server import events, keys
+from server.background import Backoff, Loop
 from server.clock import Clock
 from server.config import Branch
-from server.errors import end_if_cancelled
 from server.metrics.prometheus import Exporter
 from server.metrics.report import rollup_from_raw
 from server.metrics.tally import CounterState, Tally, fold
@@ -184,9 +183,6 @@ async def purge_old_days(redis: Redis, branch: Branch, today: date, retention_da
 class MetricsConsumer:
     """One process's member of a branch's ``metrics`` consumer group; ``start`` and ``stop`` it."""
 
-    #: Set by ``stop`` before it cancels the loop (see ``errors.end_if_cancelled``).
-    _stopping = False
-
     def __init__(
         self,
         redis: Redis,
@@ -212,7 +208,12 @@ class MetricsConsumer:
         self.on_applied = on_applied
         self.stream = keys.events(branch.id)
         self.exporter = Exporter()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop(
+            f"metrics of branch {branch.id}", self._step, retry_on=(RedisError,), backoff=Backoff(0.1, 5.0),
+            on_error=self._failed, logger=log,
+        )  # fmt: skip
+        self._group_ready = False
+        self._next_claim = self._next_purge = 0.0
         self._owns_redis = False
 
     @property
@@ -234,15 +235,10 @@ class MetricsConsumer:
         return consumer
 
     def run_in_background(self) -> None:
-        self._task = asyncio.create_task(self.follow(), name=f"metrics {self.branch.id}")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._stopping = True
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
         if self._owns_redis:
             await self.redis.aclose()
 
@@ -287,30 +283,22 @@ class MetricsConsumer:
         today = self.clock.now().astimezone(self.branch.zone).date()
         return await purge_old_days(self.redis, self.branch, today, self.retention_days)
 
-    async def follow(self) -> None:
-        delay = 0.1
-        group_ready = False
-        next_claim = next_purge = 0.0
-        loop = asyncio.get_running_loop()
-        while not self._stopping:
-            try:
-                if not group_ready:
-                    await self.ensure_group()
-                    group_ready = True
-                if loop.time() >= next_claim:
-                    await self.process(await self.claim_abandoned())
-                    next_claim = loop.time() + self.claim_idle_ms / 1000 / 2
-                if loop.time() >= next_purge:
-                    purged = await self.purge()
-                    if purged:
-                        log.info("metrics of branch %s: rolled up and purged %s", self.branch.id, ", ".join(purged))
-                    next_purge = loop.time() + PURGE_EVERY_S
-                await self.process(await self.read(self.block_ms))
-                delay = 0.1
-            except RedisError as exc:
-                end_if_cancelled(exc, self._stopping)
-                # NOGROUP after the stream was deleted: make the group again before reading.
-                group_ready = False
-                log.warning("metrics of branch %s: %s; retrying in %.1f s", self.branch.id, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+    async def _step(self) -> None:
+        """One turn of the background loop: claim, purge when due, then read and apply."""
+        now = asyncio.get_running_loop().time
+        if not self._group_ready:
+            await self.ensure_group()
+            self._group_ready = True
+        if now() >= self._next_claim:
+            await self.process(await self.claim_abandoned())
+            self._next_claim = now() + self.claim_idle_ms / 1000 / 2
+        if now() >= self._next_purge:
+            purged = await self.purge()
+            if purged:
+                log.info("metrics of branch %s: rolled up and purged %s", self.branch.id, ", ".join(purged))
+            self._next_purge = now() + PURGE_EVERY_S
+        await self.process(await self.read(self.block_ms))
+
+    def _failed(self, _exc: Exception) -> None:
+        # NOGROUP after the stream was deleted: make the group again before reading.
+        self._group_ready = False

@@ -46,8 +46,8 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from server import keys
+from server.background import Loop
 from server.config import Branch
-from server.errors import end_if_cancelled
 from server.metrics.tally import CounterState, Sample, iso_ms
 
 if TYPE_CHECKING:
@@ -363,9 +363,6 @@ def snapshot_of(branch: Branch, readings: BranchReadings) -> tuple[Snapshot, dic
 class WaitEstimator:
     """One process's estimate of waits for one branch, replayed from a snapshot every ``refresh_s``."""
 
-    #: Set by ``stop`` before it cancels the loop (see ``errors.end_if_cancelled``).
-    _stopping = False
-
     def __init__(self, store: QueueStore, refresh_s: float = REFRESH_S) -> None:
         self.store = store
         self.refresh_s = refresh_s
@@ -373,7 +370,13 @@ class WaitEstimator:
         self.handling: dict[str, Handling] = {}
         #: The event loop the estimator runs on (a benchmark in another thread refreshes through it).
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
+        #: Seconds the last refresh took: a slow one makes the next wait longer.
+        self._took_s = 0.0
+        # A failed refresh keeps the last snapshot and is tried again at the next turn.
+        self._refresher = Loop(
+            f"wait estimate of branch {store.branch.id}", self._timed_refresh, every_s=self._pause_s,
+            wait_first=True, retry_on=(RedisError,), logger=log,
+        )  # fmt: skip
 
     @classmethod
     async def start(cls, store: QueueStore, refresh_s: float = REFRESH_S) -> WaitEstimator:
@@ -382,30 +385,23 @@ class WaitEstimator:
         estimator.loop = asyncio.get_running_loop()
         with contextlib.suppress(RedisError):
             await estimator.refresh()
-        estimator._task = asyncio.create_task(estimator._follow(), name=f"wait estimate {store.branch.id}")
+        estimator._refresher.start()
         attach(store, estimator)
         return estimator
 
     async def stop(self) -> None:
         detach(self.store)
-        if self._task is not None:
-            self._stopping = True
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._refresher.stop()
 
-    async def _follow(self) -> None:
-        took = 0.0
-        while not self._stopping:
-            await asyncio.sleep(max(self.refresh_s, took / MAX_REFRESH_SHARE))
-            started = time.perf_counter()
-            try:
-                await self.refresh()
-            except RedisError as exc:
-                end_if_cancelled(exc, self._stopping)
-                log.warning("wait estimate of branch %s: %s; keeping the last snapshot", self.store.branch.id, exc)
-            took = time.perf_counter() - started
+    def _pause_s(self) -> float:
+        return max(self.refresh_s, self._took_s / MAX_REFRESH_SHARE)
+
+    async def _timed_refresh(self) -> None:
+        started = time.perf_counter()
+        try:
+            await self.refresh()
+        finally:
+            self._took_s = time.perf_counter() - started
 
     async def read(self, branch: Branch) -> BranchReadings:
         """Everything a snapshot needs: the branch state (one script call) and one pipeline, together.

@@ -17,7 +17,7 @@ A view is recomputed when events arrive, once for everything queued at that mome
 when it changed. The server's heartbeat pings (``fanout.HEARTBEAT_S``) pass through; the client
 answers them with ``{"type": "pong"}`` and is dropped after ``SILENCE_LIMIT_S`` of silence (4408).
 The branch overview is also recomputed at every heartbeat, because device heartbeats are not events.
-Close codes are ``events.CloseCode``; 1011 when Redis cannot be read.
+Close codes are ``events.CloseCode``: 1011 when Redis cannot be read, 1013 when the page reads too slowly.
 """
 
 from __future__ import annotations
@@ -141,13 +141,13 @@ class StaffConnection:
         if ended.result(2) == "unauthorized":
             await close_quietly(self.websocket, CloseCode.UNAUTHORIZED, "The session has ended; log in again")
         elif self.subscription.overflowed:
-            await close_quietly(self.websocket, CloseCode.TOO_SLOW, "too slow; reconnect")
+            await close_quietly(self.websocket, CloseCode.TRY_AGAIN_LATER, "too slow; reconnect")
         elif isinstance(error, RedisError):
             log.warning("staff view: reading Redis failed: %s", error)
-            await close_quietly(self.websocket, 1011, "Redis unavailable; reconnect")
+            await close_quietly(self.websocket, CloseCode.UNAVAILABLE, "Redis unavailable; reconnect")
         elif error is not None and not isinstance(error, WebSocketDisconnect | OSError):
             log.error("staff view failed", exc_info=error)
-            await close_quietly(self.websocket, 1011, "Server error; reconnect")
+            await close_quietly(self.websocket, CloseCode.UNAVAILABLE, "Server error; reconnect")
         elif ended.result(0) == "gone":
             await close_quietly(self.websocket, CloseCode.NOT_FOUND, "The counter no longer exists")
         elif ended.result(1) == "silent":

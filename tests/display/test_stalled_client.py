@@ -115,7 +115,7 @@ async def test_a_stalled_display_does_not_delay_the_others(
             assert reader.seqs == expected
         # The stalled display was disconnected for falling behind (not kept, not waited for).
         await asyncio.to_thread(read_until_closed, stalled, 30)
-        assert "disconnected with 4429" in server.output()
+        assert "disconnected with 1013" in server.output()
     finally:
         stalled.close()
         for ws in sockets:

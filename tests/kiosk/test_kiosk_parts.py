@@ -10,9 +10,10 @@ import pytest
 from kiosk.app import parse_issue
 from kiosk.config import KioskConfig, KioskConfigError
 from kiosk.link import reconnect_delays
-from kiosk.printing import PrinterHealth, failure_code, health_after, health_from_status, ticket_print
+from kiosk.printing import failure_code, health_after, health_from_status, ticket_print
 from printer.errors import PaperOut, PrinterOffline, PrinterTimeout, TicketDataError
 from printer.status import PrinterStatus
+from server.events import PrinterHealth
 
 SERVICES = {
     "type": "services",
