@@ -1,4 +1,4 @@
-"""The public HTTP API (documented in ``server/openapi.py`` and docs/api.md)."""
+"""The public HTTP API (documented in ``server/openapi/`` and docs/api.md)."""
 
 from __future__ import annotations
 

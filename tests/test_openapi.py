@@ -23,7 +23,9 @@ from server import rules
 from server.api import COUNTER_ACTIONS
 from server.app import create_app
 from server.config import demo_branch
-from server.openapi import COUNTER_ACTION_DOCS, SPACE, document
+from server.openapi import document
+from server.openapi.parts import SPACE
+from server.openapi.paths import COUNTER_ACTION_DOCS
 from server.settings import Settings
 from tests.conftest import Api
 from tests.servers import ServerProcess

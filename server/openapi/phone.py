@@ -1,18 +1,27 @@
 """The OpenAPI description of the phone page's endpoints (``server.phone``, ``server.feedback``).
 
-To be merged into ``server/openapi.py``: ``schemas()`` into ``components.schemas`` and
-``paths(p_branch, p_ticket)`` into ``paths``. Built with that module's helpers, imported when called
-because ``server.openapi`` is the one that imports this.
+Merged into the document by ``server.openapi``: ``schemas()`` into ``components.schemas`` and
+``paths(p_branch, p_ticket)`` into ``paths``; built with ``server.openapi.parts``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from server.auth import Role
+from server.openapi.parts import (
+    NOT_SPACE,
+    SPACE,
+    Schema,
+    conflict,
+    error_schema,
+    nullable,
+    obj,
+    operation,
+    path_parameter,
+    ref,
+    returns,
+    text,
+)
 from server.phone import COMMENT_MAX, COMPLAINT_MAX, COMPLAINTS_PER_TICKET, LONG_POLL_MAX_S
-
-Schema = dict[str, Any]
 
 #: A phone number once stripped, as ``server.feedback.phone_field`` checks it.
 PHONE = r"\+?[0-9][0-9 ()-]{3,23}"
@@ -20,8 +29,6 @@ STATES = ["open", "answered", "closed"]
 
 
 def schemas() -> dict[str, Schema]:
-    from server.openapi import NOT_SPACE, SPACE, nullable, obj, ref, text
-
     iso_time = {"type": "string", "format": "date-time"}
     return {
         "TicketMessage": obj(
@@ -129,8 +136,6 @@ def schemas() -> dict[str, Schema]:
 
 
 def paths(p_branch: Schema, p_ticket: Schema) -> dict[str, Schema]:
-    from server.openapi import conflict, error_schema, operation, path_parameter, returns
-
     gone = {
         "410": {
             "description": "The page of this finished ticket has expired.",
