@@ -35,8 +35,8 @@ import redis
 from server import rules
 from server.clock import ManualClock
 from server.config import demo_branch
+from server.context import Context
 from server.embedded_redis import EmbeddedRedis
-from server.metrics.estimate import WaitEstimator
 from server.metrics.stats import nearest_rank
 from server.settings import Settings
 from server.simulate import PROFILES, CounterSim, Simulation
@@ -79,8 +79,8 @@ def open_serving(counters: dict[str, CounterSim], service: str) -> int:
 
 async def run_day(url: str, token: str, app: Any, clock: ManualClock, day: str, seed: int) -> Day:
     branch = demo_branch()
-    estimator: WaitEstimator = app.state.estimator
-    consumer = app.state.metrics
+    ctx: Context = app.state.nextup
+    estimator, consumer = ctx.estimator, ctx.metrics
     assert estimator.loop is not None
     loop = estimator.loop
     result = Day()

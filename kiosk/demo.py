@@ -93,8 +93,8 @@ def attach_demo_kiosk(
 ) -> str:
     """Mount the demo kiosk on the server's app; returns its path (``/kiosk/{branch}/``)."""
     # Imported here: the kiosk package does not need the server, only this demo does.
-    from server.api import Context
     from server.auth import Identity, Role
+    from server.context import Context
 
     demo = DemoKiosk(branch, host=host, port=port, data_dir=data_dir, public_url=public_url)
     server_lifespan = app.router.lifespan_context

@@ -15,15 +15,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import keys
-from server.api import (
-    _USERNAME,
-    actor_of,
-    branch_store,
-    context,
-    identify,
-)
+from server.api import _USERNAME, actor_of, branch_store, identify
 from server.auth import Identity, Role
 from server.config import WEEKDAYS, branch_to_data
+from server.context import context
 from server.errors import ApiError, forbidden, invalid_field, not_found
 from server.http import JSONResponse, bool_field, read_json, text_field
 

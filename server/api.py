@@ -7,20 +7,17 @@ import hmac
 import re
 import secrets
 import time
-from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from server import events
-from server.account_cache import AccountCache
-from server.auth import PEOPLE, SCREENS, Accounts, Identity, Role, TokenSigner
-from server.branch_config import BranchConfig
+from server.auth import PEOPLE, SCREENS, Identity, Role
+from server.context import Context, context
 from server.errors import ApiError, forbidden, invalid_field, not_found, unauthorized
 from server.http import JSONResponse, bool_field, read_json, text_field
 from server.rules import TicketStatus
-from server.sessions import Revocations
 from server.settings import Settings
 from server.store import Actor, IssueLimit, QueueStore
 
@@ -28,28 +25,6 @@ _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _NUMBER = re.compile(r"^[A-Z]{1,2}[0-9]{1,6}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 _TICKET_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-@dataclass
-class Context:
-    settings: Settings
-    store: QueueStore
-    accounts: Accounts
-    signer: TokenSigner
-    revocations: Revocations
-    config: BranchConfig
-    account_cache: AccountCache
-
-    async def verify(self, token: str) -> Identity:
-        """The identity of a token whose signature, expiry, session and account all still hold; else 401."""
-        identity = self.signer.verify(token)
-        await self.account_cache.check(identity)
-        return identity
-
-
-def context(request: Request) -> Context:
-    ctx: Context = request.app.state.nextup
-    return ctx
 
 
 SESSION_COOKIE = "nextup_session"

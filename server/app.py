@@ -17,11 +17,12 @@ from starlette.routing import Route
 
 from server import admin_api, devices, display_ws, feedback, keyring, kiosk_ws, openapi, pairing, phone, retention
 from server.account_cache import AccountCache
-from server.api import ROUTES, Context
+from server.api import ROUTES
 from server.auth import Accounts, TokenSigner, bootstrap_admin
 from server.branch_config import BranchConfig
 from server.clock import Clock, SystemClock
 from server.config import Branch
+from server.context import Context
 from server.fanout import Fanout
 from server.http import EXCEPTION_HANDLERS, JSONResponse
 from server.lookup_limit import TicketLookupGuard
@@ -29,6 +30,7 @@ from server.metrics import dashboard
 from server.metrics import routes as metrics_routes
 from server.metrics.consumer import MetricsConsumer
 from server.metrics.estimate import WaitEstimator
+from server.phone_cipher import PhoneCipher
 from server.proxies import proxy_middleware
 from server.sessions import Revocations
 from server.settings import Settings
@@ -67,7 +69,6 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
             revocations.listeners.append(account_cache.session_ended)
             ring = await keyring.load(settings, redis)
             signer = TokenSigner(ring.signing_key, revocations, ring.previous_signing_keys())
-            app.state.phone_cipher = feedback.PhoneCipher.from_keys(settings.feedback_key, ring.phone_keys())
             if await bootstrap_admin(accounts, settings.data_dir, settings.admin_password):
                 # Where it is, never the password: the console of a service is its journal.
                 print(
@@ -75,6 +76,12 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
                     "(readable by this user only)",
                     flush=True,
                 )
+            fanout = await Fanout.start(redis_url, [branch.id])
+            stack.push_async_callback(fanout.stop)
+            metrics = await MetricsConsumer.start(redis_url, branch, store.clock, current_branch=lambda: store.branch)
+            stack.push_async_callback(metrics.stop)
+            estimator = await WaitEstimator.start(store)
+            stack.push_async_callback(estimator.stop)
             app.state.nextup = Context(
                 settings=settings,
                 store=store,
@@ -83,15 +90,11 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
                 revocations=revocations,
                 config=config,
                 account_cache=account_cache,
+                phone_cipher=PhoneCipher.from_keys(settings.feedback_key, ring.phone_keys()),
+                fanout=fanout,
+                metrics=metrics,
+                estimator=estimator,
             )
-            app.state.fanout = fanout = await Fanout.start(redis_url, [branch.id])
-            stack.push_async_callback(fanout.stop)
-            app.state.metrics = metrics = await MetricsConsumer.start(
-                redis_url, branch, store.clock, current_branch=lambda: store.branch
-            )
-            stack.push_async_callback(metrics.stop)
-            app.state.estimator = estimator = await WaitEstimator.start(store)
-            stack.push_async_callback(estimator.stop)
             await stack.enter_async_context(retention.pruning(store, settings.retention, phone.phone_settings(app)))
             # Long-lived start-up objects never need collecting; freezing them keeps full
             # collections short while requests are served.

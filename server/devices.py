@@ -30,8 +30,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import keys
-from server.api import branch_store, context, identify
+from server.api import branch_store, identify
 from server.auth import Role
+from server.context import context
 from server.events import PrinterHealth
 from server.http import JSONResponse
 

@@ -42,13 +42,13 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from server import devices, events, keys
-from server.api import Context
 from server.auth import Identity, Role
 from server.background import Loop
 from server.config import Branch
+from server.context import Context
 from server.errors import ApiError
 from server.events import CloseCode
-from server.fanout import Fanout, Outgoing, Subscription
+from server.fanout import Outgoing, Subscription
 from server.pairing import DEVICE_COOKIE, presented_token, set_device_cookie
 from server.socket_session import TokenWatch, admit, close_quietly, receive_pings, run_together
 from server.store import QueueStore
@@ -168,7 +168,7 @@ class DisplaySocket:
 
 async def display_socket(websocket: WebSocket, send: Send) -> None:
     ctx: Context = websocket.app.state.nextup
-    fanout: Fanout = websocket.app.state.fanout
+    fanout = ctx.fanout
     branch: str = websocket.path_params["branch"]
     if not await admit(websocket, ctx, fanout, branch):
         return

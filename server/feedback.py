@@ -32,24 +32,22 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, cast
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from redis.asyncio import Redis
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from server import keys
-from server.api import actor_of, branch_store, context, identify, ticket_id_of
+from server.api import actor_of, branch_store, identify, ticket_id_of
 from server.auth import Role
+from server.context import context
 from server.errors import ApiError, invalid_field, not_found
 from server.http import JSONResponse, read_json, text_field
 from server.phone import COMMENT_MAX, COMPLAINT_MAX, COMPLAINTS_PER_TICKET, phone_settings
+from server.phone_cipher import PhoneCipher
 from server.settings import PhoneSettings
 from server.store import Actor, Json, QueueStore
 
@@ -78,44 +76,6 @@ COMPLAINT_TRANSITIONS: dict[ComplaintState, frozenset[ComplaintState]] = {
     ComplaintState.CLOSED: frozenset({ComplaintState.OPEN, ComplaintState.ANSWERED}),
     ComplaintState.OPEN: frozenset({ComplaintState.ANSWERED, ComplaintState.CLOSED}),
 }
-
-
-# ---- Phone numbers, encrypted ------------------------------------------------------------------
-
-
-class PhoneCipher:
-    """Fernet encryption of complaint phone numbers.
-
-    Encrypts with NEXTUP_FEEDBACK_KEY when set, else with the secrets file's current phone key
-    (``server.keyring``; never kept in Redis, so a copy of Redis alone reveals no number); decrypts
-    with any of them, so numbers stored before a key rotation stay readable.
-    """
-
-    def __init__(self, keys: Sequence[bytes]) -> None:
-        self._fernet = MultiFernet([Fernet(key) for key in keys])
-
-    @classmethod
-    def from_keys(cls, given: str | None, keyring_keys: Sequence[bytes]) -> PhoneCipher:
-        """The cipher of the given key (NEXTUP_FEEDBACK_KEY) if any, then the secrets file's keys."""
-        return cls([given.encode(), *keyring_keys] if given else list(keyring_keys))
-
-    def encrypt(self, phone: str) -> str:
-        return self._fernet.encrypt(phone.encode()).decode()
-
-    def decrypt(self, token: str) -> str | None:
-        """The number, or None when it cannot be read (erased, or encrypted with another key)."""
-        if not token:
-            return None
-        try:
-            return self._fernet.decrypt(token.encode()).decode()
-        except InvalidToken:
-            return None
-
-
-async def phone_cipher(app: Starlette, redis: Redis) -> PhoneCipher:
-    """The cipher the app's lifespan made from the secrets file."""
-    cipher: PhoneCipher = app.state.phone_cipher
-    return cipher
 
 
 # ---- Field rules (no I/O) ----------------------------------------------------------------------
@@ -226,7 +186,7 @@ async def file_complaint(request: Request) -> Response:
     data = await read_json(request, ctx.settings.max_body_bytes)
     text = text_field(data, "text", max_length=COMPLAINT_MAX)
     phone = phone_field(data)
-    sealed = (await phone_cipher(request.app, store.redis)).encrypt(phone) if phone else ""
+    sealed = context(request).phone_cipher.encrypt(phone) if phone else ""
     for _ in range(3):
         result, _ = await store.run_script(
             "file_complaint",
@@ -303,7 +263,7 @@ async def list_complaints(request: Request) -> Response:
     await purge_phones(store, settings)
     branch = store.branch.id
     ids = cast(list[str], await store.redis.zrevrange(keys.complaints(branch), 0, -1))
-    cipher = await phone_cipher(request.app, store.redis)
+    cipher = context(request).phone_cipher
     now = _now_ms(store)
     found: list[Json] = []
     # Read in pages: a state filter may skip many; the branch's list stays small (days of complaints).
@@ -343,7 +303,7 @@ async def update_complaint(request: Request) -> Response:
     if "error" in result:
         raise _refusal(result, "update")
     settings = phone_settings(request.app)
-    cipher = await phone_cipher(request.app, store.redis)
+    cipher = context(request).phone_cipher
     return JSONResponse(complaint_summary(result["complaint"], _now_ms(store), settings, cipher, store))
 
 

@@ -58,12 +58,12 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import devices, events, keys, rules
-from server.api import Context
 from server.auth import Identity, Role
 from server.config import Branch
+from server.context import Context
 from server.errors import ApiError, NextUpError
 from server.events import CloseCode
-from server.fanout import Fanout, Subscription
+from server.fanout import Subscription
 from server.metrics import estimate
 from server.pairing import presented_token
 from server.socket_session import TokenWatch, admit, close_quietly, run_together
@@ -323,7 +323,7 @@ def _parse(text: str) -> dict[str, Any] | None:
 
 async def kiosk_socket(websocket: WebSocket) -> None:
     ctx: Context = websocket.app.state.nextup
-    fanout: Fanout = websocket.app.state.fanout
+    fanout = ctx.fanout
     branch: str = websocket.path_params["branch"]
     if not await admit(websocket, ctx, fanout, branch):
         return

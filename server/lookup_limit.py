@@ -23,7 +23,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import keys, phone
-from server.api import _TICKET_ID, Context
+from server.api import _TICKET_ID
+from server.context import Context
 from server.errors import ApiError
 from server.events import CloseCode
 from server.http import error_response

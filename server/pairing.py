@@ -36,8 +36,9 @@ from starlette.routing import BaseRoute, Route
 
 from server import keys
 from server.admin_api import account_changed
-from server.api import _USERNAME, Context, branch_store, context, identify
+from server.api import _USERNAME, branch_store, identify
 from server.auth import Identity, Role
+from server.context import Context, context
 from server.errors import ApiError, invalid_field, not_found
 from server.http import JSONResponse, read_json, text_field
 

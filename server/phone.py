@@ -49,10 +49,11 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from server import events
-from server.api import _TICKET_ID, Context, branch_store, context, ticket_id_of
+from server.api import _TICKET_ID, branch_store, ticket_id_of
+from server.context import Context, context
 from server.errors import ApiError, NextUpError, invalid_field, not_found
 from server.events import CloseCode
-from server.fanout import Fanout, Outgoing, Subscription
+from server.fanout import Outgoing, Subscription
 from server.http import JSONResponse
 from server.settings import PhoneSettings
 from server.socket_session import close_quietly, origin_allowed, receive_pings, run_together
@@ -255,7 +256,7 @@ class PhoneConnection:
 
 async def ticket_socket(websocket: WebSocket) -> None:
     ctx: Context = websocket.app.state.nextup
-    fanout: Fanout = websocket.app.state.fanout
+    fanout = ctx.fanout
     settings = phone_settings(websocket.app)
     ticket_id: str = websocket.path_params["ticket"]
     # Accept first: a close code reaches the browser only on an open websocket.
@@ -297,7 +298,7 @@ async def ticket_updates(request: Request) -> Response:
         wait = min(max(float(raw_wait), 0.0), LONG_POLL_MAX_S)
     except ValueError as exc:
         raise invalid_field("wait", f"'wait' must be a number of seconds up to {LONG_POLL_MAX_S:g}") from exc
-    fanout: Fanout = request.app.state.fanout
+    fanout = context(request).fanout
     with fanout.subscribe(store.branch.id) as subscription:
         view = await current_view(store, settings, ticket_id)
         if view.version != since or wait <= 0:

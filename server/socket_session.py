@@ -17,7 +17,7 @@ import contextlib
 import json
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from redis.exceptions import RedisError
@@ -25,13 +25,11 @@ from starlette.datastructures import Headers
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import events
+from server.auth import Identity
+from server.context import Context
 from server.errors import ApiError
 from server.events import CloseCode
 from server.fanout import HEARTBEAT_S, Fanout, Outgoing, Subscription
-
-if TYPE_CHECKING:
-    from server.api import Context
-    from server.auth import Identity
 
 #: Seconds a close frame may take to go out; a client that stopped reading never takes it, and the
 #: connection is dropped when the handler returns.

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.api import context
+from server.context import context
 from server.metrics.stats import SERVICE_LEVEL_GOAL
 from server.web.i18n import page_language
 from server.web.pages import manager_identity, page_config, render

@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.api import Context, branch_store, context, identify
+from server.api import branch_store, identify
 from server.auth import Role
+from server.context import Context, context
 from server.errors import invalid_field
 from server.http import JSONResponse
-from server.metrics.consumer import MetricsConsumer, apply_pending
 from server.metrics.prometheus import CONTENT_TYPE
 from server.metrics.report import MAX_RANGE_DAYS, build_report, to_csv
 
@@ -34,10 +34,6 @@ def _date_param(request: Request, name: str, default: date) -> date:
     except ValueError as exc:
         raise invalid_field(name, f"'{name}' must be a date like 2026-03-01") from exc
 
-
-def _consumer(request: Request) -> MetricsConsumer | None:
-    consumer: MetricsConsumer | None = getattr(request.app.state, "metrics", None)
-    return consumer
 
 
 async def branch_metrics(request: Request) -> Response:
@@ -57,11 +53,7 @@ async def branch_metrics(request: Request) -> Response:
     output = request.query_params.get("format", "json")
     if output not in ("json", "csv"):
         raise invalid_field("format", "'format' must be json or csv")
-    consumer = _consumer(request)
-    if consumer is not None:
-        await consumer.catch_up(limit=REQUEST_CATCH_UP)
-    else:
-        await apply_pending(store.redis, store.branch, limit=REQUEST_CATCH_UP)
+    await ctx.metrics.catch_up(limit=REQUEST_CATCH_UP)
     report = await build_report(store.redis, store.branch, first, last, now)
     if output == "csv":
         name = f"nextup-{store.branch.id}-{first.isoformat()}-{last.isoformat()}.csv"
@@ -89,13 +81,9 @@ async def prometheus_metrics(request: Request) -> Response:
     ctx = context(request)
     await _scraper_allowed(request, ctx)
     store = ctx.store
-    consumer = _consumer(request)
-    if consumer is None:
-        return Response("metrics are not running in this process\n", status_code=503, media_type="text/plain")
-    fanout = getattr(request.app.state, "fanout", None)
-    clients = fanout.subscriber_count(store.branch.id) if fanout is not None else None
-    await consumer.exporter.refresh(store.redis, store.branch, store.clock.now(), clients)
-    return Response(consumer.exporter.render(), media_type=CONTENT_TYPE)
+    exporter = ctx.metrics.exporter
+    await exporter.refresh(store.redis, store.branch, store.clock.now(), ctx.fanout.subscriber_count(store.branch.id))
+    return Response(exporter.render(), media_type=CONTENT_TYPE)
 
 
 ROUTES = [

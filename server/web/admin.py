@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.api import context
 from server.auth import Role
 from server.config import WEEKDAYS
+from server.context import context
 from server.web.i18n import page_language
 from server.web.pages import manager_identity, page_config, render
 

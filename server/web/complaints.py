@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.api import context
+from server.context import context
 from server.feedback import ComplaintState
 from server.phone import COMPLAINT_MAX
 from server.web.i18n import page_language

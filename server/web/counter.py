@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server.api import context
 from server.auth import Identity, Role
+from server.context import context
 from server.web.i18n import page_language
 from server.web.pages import forbidden_page, page_config, render, session_identity, to_login
 

@@ -11,8 +11,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server.api import SESSION_COOKIE, context, identify
+from server.api import SESSION_COOKIE, identify
 from server.auth import PEOPLE, Identity, Role
+from server.context import context
 from server.errors import ApiError
 from server.web.i18n import LANG_COOKIE, page_language, translate
 from server.web.templating import templates

@@ -13,8 +13,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from server.api import Context, context, identify
+from server.api import identify
 from server.auth import Identity, Role
+from server.context import Context, context
 from server.errors import ApiError
 from server.http import http_exception_handler
 from server.web.i18n import LANG_COOKIE, page_language, texts_for, translate

@@ -33,12 +33,13 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import devices, events
-from server.api import SESSION_COOKIE, Context
+from server.api import SESSION_COOKIE
 from server.auth import Identity, Role
+from server.context import Context
 from server.errors import ApiError, forbidden
 from server.events import CloseCode
-from server.fanout import Fanout, Outgoing, Subscription
-from server.metrics.consumer import MetricsConsumer, apply_pending
+from server.fanout import Outgoing, Subscription
+from server.metrics.consumer import MetricsConsumer
 from server.socket_session import (
     TokenWatch,
     close_quietly,
@@ -115,11 +116,8 @@ async def viewer(ctx: Context, token: str, branch: str, counter: str | None) -> 
     return identity
 
 
-def metrics_catch_up(websocket: WebSocket, store: QueueStore) -> Callable[[], Awaitable[object]]:
-    consumer: MetricsConsumer | None = getattr(websocket.app.state, "metrics", None)
-    if consumer is not None:
-        return lambda: consumer.catch_up(limit=METRICS_CATCH_UP)
-    return lambda: apply_pending(store.redis, store.branch, limit=METRICS_CATCH_UP)
+def metrics_catch_up(consumer: MetricsConsumer) -> Callable[[], Awaitable[object]]:
+    return lambda: consumer.catch_up(limit=METRICS_CATCH_UP)
 
 
 class StaffConnection:
@@ -192,7 +190,7 @@ class StaffConnection:
 
 async def staff_socket(websocket: WebSocket) -> None:
     ctx: Context = websocket.app.state.nextup
-    fanout: Fanout = websocket.app.state.fanout
+    fanout = ctx.fanout
     branch: str = websocket.path_params["branch"]
     counter = websocket.query_params.get("counter") or None
     # Accept first: a close code reaches the browser only on an open websocket.
@@ -215,7 +213,7 @@ async def staff_socket(websocket: WebSocket) -> None:
         if counter not in ctx.store.branch.counters:
             await websocket.close(CloseCode.NOT_FOUND, f"No counter {counter[:40]}")
             return
-        catch_up = metrics_catch_up(websocket, ctx.store)
+        catch_up = metrics_catch_up(ctx.metrics)
         view = CounterPage(CounterView(ctx.store, counter, identity.username, catch_up))
     else:
         view = BranchPage(ctx.store)
