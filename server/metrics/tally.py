@@ -278,9 +278,13 @@ class Tally:
                 self.add_interval("open_ms", state.open_since, now_ms, counter=counter_id, staff=state.opened_by)
 
 
-def fold(branch: Branch, counters: dict[str, CounterState], entries: Iterable[tuple[str, dict[str, str]]]) -> Tally:
-    """A tally of stream entries ``(seq, {"type", "data"})`` applied in order to ``counters``."""
-    tally = Tally(branch, counters)
+#: A stream entry with its data decoded: (seq, type, data).
+Decoded = tuple[str, str, dict[str, Any]]
+
+
+def decode(entries: Iterable[tuple[str, dict[str, str]]]) -> list[Decoded]:
+    """Stream entries ``(seq, {"type", "data"})`` with their data decoded; malformed ones logged and left out."""
+    decoded: list[Decoded] = []
     for seq, fields in entries:
         try:
             data = json.loads(fields.get("data", "{}"))
@@ -289,8 +293,26 @@ def fold(branch: Branch, counters: dict[str, CounterState], entries: Iterable[tu
         if not isinstance(data, dict) or "ts" not in data:
             log.warning("metrics: skipping malformed event %s", seq)
             continue
+        decoded.append((seq, fields.get("type", ""), data))
+    return decoded
+
+
+def counters_named(decoded: Iterable[Decoded]) -> set[str]:
+    """The counters whose state folding these events may read or change."""
+    return {str(data["counter"]) for _, _, data in decoded if data.get("counter")}
+
+
+def fold(branch: Branch, counters: dict[str, CounterState], entries: Iterable[tuple[str, dict[str, str]]]) -> Tally:
+    """A tally of stream entries ``(seq, {"type", "data"})`` applied in order to ``counters``."""
+    return fold_decoded(branch, counters, decode(entries))
+
+
+def fold_decoded(branch: Branch, counters: dict[str, CounterState], decoded: Iterable[Decoded]) -> Tally:
+    """``fold`` of entries already decoded."""
+    tally = Tally(branch, counters)
+    for seq, event_type, data in decoded:
         try:
-            tally.apply(fields.get("type", ""), data)
+            tally.apply(event_type, data)
         except (KeyError, TypeError, ValueError) as exc:
             # One malformed event must not stop the metrics forever; it is logged and counts nothing.
             log.warning("metrics: skipping event %s that lacks what its type needs (%r)", seq, exc)
