@@ -9,7 +9,7 @@ ratios): the figure that means something on a busy machine. Run:
 
     python -m bench.bench_api                          # embedded Redis (appendfsync always)
     python -m bench.bench_api --rounds 3 --seconds 3   # quicker
-    python -m bench.bench_api --only issue --profile issue.txt   # py-spy of NextUp's server
+    python -m bench.bench_api --only issue --profile issue.txt   # py-spy of both servers (pip install py-spy)
     NEXTUP_REDIS_URL=redis://127.0.0.1:6379/14 python -m bench.bench_api
 
 - issue: each round, ``--seconds`` of ticket issues.
@@ -136,6 +136,17 @@ async def run_requests(
     return m
 
 
+def cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 where /proc cannot tell."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def command_counts(client: redis.Redis) -> tuple[int, int]:
     """(round trips, commands): script calls are the round trips; the rest run inside them."""
     stats = client.info("commandstats")
@@ -151,6 +162,9 @@ class Series:
     rounds: list[Measurement] = field(default_factory=list)
     #: (round trips, commands) spent in NextUp's rounds.
     redis_calls: tuple[int, int] = (0, 0)
+    #: CPU seconds used in the rounds by the app's server process and by redis-server.
+    server_cpu_s: float = 0.0
+    redis_cpu_s: float = 0.0
 
     def rates(self) -> list[float]:
         return [m.rate for m in self.rounds]
@@ -205,11 +219,12 @@ def line(operation: str, app: str, m: Measurement, extra: str = "") -> str:
     )
 
 
-async def measure(args: argparse.Namespace, client: redis.Redis, nextup_port: int, reference_port: int,
-                  token: str) -> dict[tuple[str, str], Series]:  # fmt: skip
+async def measure(
+    args: argparse.Namespace, client: redis.Redis, ports: dict[str, int], pids: dict[str, int | None], token: str
+) -> dict[tuple[str, str], Series]:
     host = "127.0.0.1"
     results = {(op, app): Series() for op in OPERATIONS for app in ("nextup", "reference")}
-    ports = {"nextup": nextup_port, "reference": reference_port}
+    nextup_port = ports["nextup"]
     counters = [str(i) for i in range(1, args.calls + 1)]
     #: Tickets waiting in each app's queue (issued, not yet called).
     waiting = dict.fromkeys(ports, 0)
@@ -251,11 +266,14 @@ async def measure(args: argparse.Namespace, client: redis.Redis, nextup_port: in
                     await fill_queue(app)
             for app in order:
                 before = command_counts(client)
+                cpu_before = cpu_s(pids[app]), cpu_s(pids["redis"])
                 m = await runs[operation](app)
                 after = command_counts(client)
                 waiting[app] += m.statuses.get(201, 0) - (m.statuses.get(200, 0) if operation == "call-next" else 0)
                 series = results[(operation, app)]
                 series.rounds.append(m)
+                series.server_cpu_s += cpu_s(pids[app]) - cpu_before[0]
+                series.redis_cpu_s += cpu_s(pids["redis"]) - cpu_before[1]
                 if app == "nextup":
                     trips, commands = series.redis_calls
                     series.redis_calls = (trips + after[0] - before[0], commands + after[1] - before[1])
@@ -274,11 +292,12 @@ def summary(results: dict[tuple[str, str], Series]) -> None:
         pooled = {"nextup": nextup.pooled(), "reference": reference.pooled()}
         for app, series in (("nextup", nextup), ("reference", reference)):
             m = pooled[app]
-            m.elapsed_s = 1.0
             rate = statistics.median(series.rates())
+            count = max(len(m.latencies_s), 1)
             print(
                 f"{operation:<10} {app:<10} {rate:7.0f} /s  p50 {m.percentile(50) * 1000:6.1f} ms  "
-                f"p99 {m.percentile(99) * 1000:6.1f} ms"
+                f"p99 {m.percentile(99) * 1000:6.1f} ms  CPU per request: server "
+                f"{series.server_cpu_s / count * 1e6:4.0f} µs, redis-server {series.redis_cpu_s / count * 1e6:4.0f} µs"
                 + (
                     f"  {trips / requests:.2f} Redis round trips/request "
                     f"({(commands - trips) / requests:.1f} commands inside the script)"
@@ -301,7 +320,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of an issue round")
     parser.add_argument("--calls", type=int, default=5000, help="call-nexts (one per counter) in a round")
     parser.add_argument("--only", choices=OPERATIONS, help="measure one operation only")
-    parser.add_argument("--profile", metavar="PATH", help="py-spy (raw, collapsed stacks) of NextUp's server")
+    parser.add_argument(
+        "--profile", metavar="PATH", help="py-spy (raw, collapsed stacks) of NextUp; of the reference in PATH-reference"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -317,7 +338,7 @@ def main() -> None:
         config.write_text(config_text(args.calls))
         server = ServerProcess(work / "server", url, config).start()
         reference: ReferenceProcess | None = None
-        profiler: subprocess.Popen[bytes] | None = None
+        profilers: list[subprocess.Popen[bytes]] = []
         try:
             loop_factory = None
             with suppress(ImportError):
@@ -334,15 +355,23 @@ def main() -> None:
                 )
                 if args.profile:
                     assert server.process is not None
-                    profiler = start_profiler(server.process.pid, args.profile)
-                results = runner.run(measure(args, client, server.port, reference.port, token))
-            if profiler:
-                stop_profiler(profiler)
-                profiler = None
+                    path = Path(args.profile)
+                    profilers.append(start_profiler(server.process.pid, str(path)))
+                    reference_path = path.with_name(f"{path.stem}-reference{path.suffix}")
+                    profilers.append(start_profiler(reference.process.pid, str(reference_path)))
+                ports = {"nextup": server.port, "reference": reference.port}
+                pids = {
+                    "nextup": server.process.pid if server.process else None,
+                    "reference": reference.process.pid,
+                    "redis": embedded.process.pid if embedded and embedded.process else None,
+                }
+                results = runner.run(measure(args, client, ports, pids, token))
+            while profilers:
+                stop_profiler(profilers.pop())
             summary(results)
         finally:
-            if profiler:
-                stop_profiler(profiler)
+            while profilers:
+                stop_profiler(profilers.pop())
             if reference:
                 reference.stop()
             server.stop()
