@@ -101,6 +101,8 @@ async def apply_pending(
         if applied == 0:
             return total
         total += applied
+        if up_to != "+" and applied < APPLY_BATCH:
+            return total  # the batch held every entry up to ``up_to``: nothing is left to look for
     return total
 
 

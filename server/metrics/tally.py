@@ -27,7 +27,7 @@ import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,7 +65,10 @@ class CounterState:
     staff: str = ""
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        # The fields by hand: ``asdict`` deep-copies, and this runs for every counter event.
+        fields = {"open_since": self.open_since, "opened_by": self.opened_by, "busy_since": self.busy_since,
+                  "ticket": self.ticket, "staff": self.staff}  # fmt: skip
+        return json.dumps(fields, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> CounterState:
@@ -86,7 +89,9 @@ class Sample:
     number: str
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+        fields = {"kind": self.kind, "ms": self.ms, "service": self.service, "counter": self.counter,
+                  "staff": self.staff, "hour": self.hour, "number": self.number}  # fmt: skip
+        return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> Sample:
@@ -125,13 +130,19 @@ class Tally:
         #: counters whose state changed
         self.changed_counters: set[str] = set()
         self.applied = 0
+        self._day_hour: tuple[int, tuple[str, str]] | None = None
 
     def local(self, ms: int) -> datetime:
         return datetime.fromtimestamp(ms / 1000, self.branch.zone)
 
     def day_hour(self, ms: int) -> tuple[str, str]:
+        # One event asks for its day and hour several times: the last answer is kept.
+        if self._day_hour is not None and self._day_hour[0] == ms:
+            return self._day_hour[1]
         moment = self.local(ms)
-        return moment.date().isoformat(), f"{moment.hour:02d}"
+        answer = moment.date().isoformat(), f"{moment.hour:02d}"
+        self._day_hour = (ms, answer)
+        return answer
 
     def add(self, ms: int, measure: str, amount: int, **dims: str) -> None:
         day, hour = self.day_hour(ms)
