@@ -318,7 +318,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of an issue round")
-    parser.add_argument("--calls", type=int, default=5000, help="call-nexts (one per counter) in a round")
+    parser.add_argument("--calls", type=int, default=2000, help="call-nexts (one per counter) in a round")
     parser.add_argument("--only", choices=OPERATIONS, help="measure one operation only")
     parser.add_argument(
         "--profile", metavar="PATH", help="py-spy (raw, collapsed stacks) of NextUp; of the reference in PATH-reference"
