@@ -5,11 +5,13 @@ Starlette, a bearer check by string compare, one Lua script, a JSON reply), driv
 generator (this process) with 32 concurrent keep-alive connections, in alternating rounds (the
 order swaps every round, so drift of a shared machine falls on both). Printed: throughput and
 p50/p99 of each, and NextUp's throughput as a ratio of the reference's (the median of the rounds'
-ratios): the figure that means something on a busy machine. Run:
+ratios): the figure that means something on a busy machine; and the CPU each server process and
+redis-server spent per request (from /proc). Run:
 
     python -m bench.bench_api                          # embedded Redis (appendfsync always)
     python -m bench.bench_api --rounds 3 --seconds 3   # quicker
     python -m bench.bench_api --only issue --profile issue.txt   # py-spy of both servers (pip install py-spy)
+    python -m bench.profile_top issue.txt                        # its top entries
     NEXTUP_REDIS_URL=redis://127.0.0.1:6379/14 python -m bench.bench_api
 
 - issue: each round, ``--seconds`` of ticket issues.
