@@ -64,6 +64,8 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         raise malformed("The body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise malformed("The body must be a JSON object")
+    if body.isascii() and b"\\u" not in body:
+        return data  # no escape and no byte beyond ASCII: no surrogate can be in it
     try:
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except (UnicodeEncodeError, RecursionError) as exc:

@@ -81,9 +81,15 @@ class LookupLimiter:
             self._buckets.clear()
 
 
+#: Every path of ``_LOOKUPS`` starts with one of these: other paths need no pattern tried.
+_LOOKUP_PREFIXES = ("/t/", "/api/branches/", "/ws/tickets/")
+
+
 def looked_up_ticket(scope: Scope) -> str | None:
     """The ticket id a request or websocket looks up, or None when it looks none up."""
     path: str = scope.get("path", "")
+    if not path.startswith(_LOOKUP_PREFIXES) or (path.startswith("/api/branches/") and "/tickets/" not in path):
+        return None
     for kind, pattern in _LOOKUPS:
         if scope["type"] == kind:
             match = pattern.match(path)

@@ -4,6 +4,11 @@ Under load many requests wait on Redis at once; sending their EVALSHAs in one wr
 the replies in one go costs one system call pair instead of one per request, and one pooled
 connection instead of dozens. Each call is still its own atomic script run. A batch is sent as
 soon as the event loop is free (no timer), so a lone request is not delayed.
+
+A batch is packed here (``pack_evalsha``) and written on a pooled connection, its replies read in
+order: redis-py's pipeline costs about three times as much CPU per call for the same bytes, in the
+hottest path of the server. Like the pipeline, a batch whose connection fails is sent again under
+the client's retry policy, and an error reply fails its own call only.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import asyncio
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
+from redis.asyncio.connection import Connection
+from redis.exceptions import NoScriptError, ResponseError
 
 from server.scripts import SCRIPT_NAMES, script_source
 
@@ -22,6 +28,27 @@ BATCH_LIMIT = 256
 MAX_IN_FLIGHT = 2
 
 _Call = tuple[str, Sequence[str], Sequence[str | int | float], "asyncio.Future[str]"]
+
+
+def _bulk(value: str | int | float) -> bytes:
+    # As redis-py's encoder: text in UTF-8, an int in decimal, a float by repr.
+    if isinstance(value, str):
+        data = value.encode()
+    elif isinstance(value, bool):
+        raise TypeError("a bool is not a Redis argument; send '1'/'0'")
+    elif isinstance(value, int):
+        data = b"%d" % value
+    else:
+        data = repr(value).encode()
+    return b"$%d\r\n%b\r\n" % (len(data), data)
+
+
+def pack_evalsha(sha: str, keys: Sequence[str], args: Sequence[str | int | float]) -> bytes:
+    """``EVALSHA sha numkeys key... arg...`` in the Redis protocol (RESP)."""
+    parts = [b"*%d\r\n" % (3 + len(keys) + len(args)), _bulk("EVALSHA"), _bulk(sha), _bulk(len(keys))]
+    parts += [_bulk(key) for key in keys]
+    parts += [_bulk(arg) for arg in args]
+    return b"".join(parts)
 
 
 class ScriptBatcher:
@@ -65,10 +92,8 @@ class ScriptBatcher:
         try:
             if not self.shas:
                 await self.load()
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for name, keys, args, _ in batch:
-                    pipe.evalsha(self.shas[name], len(keys), *keys, *args)
-                replies = await pipe.execute(raise_on_error=False)
+            packed = b"".join(pack_evalsha(self.shas[name], keys, args) for name, keys, args, _ in batch)
+            replies = await self._send(packed, len(batch))
         except Exception as exc:  # a connection failure fails every call of the batch
             for *_, future in batch:
                 if not future.done():
@@ -87,6 +112,29 @@ class ScriptBatcher:
                 future.set_exception(reply)
             else:
                 future.set_result(str(reply))
+
+    async def _send(self, packed: bytes, count: int) -> list[object]:
+        """Write ``count`` packed commands on one pooled connection and read their replies, in order."""
+        pool = self.redis.connection_pool
+        connection: Connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+
+        async def exchange() -> list[object]:
+            await connection.send_packed_command(packed, check_health=False)
+            replies: list[object] = []
+            for _ in range(count):
+                try:
+                    replies.append(await connection.read_response())
+                except ResponseError as error:
+                    replies.append(error)
+            return replies
+
+        async def failed(error: Exception) -> None:
+            await connection.disconnect()
+
+        try:
+            return await connection.retry.call_with_retry(exchange, failed)
+        finally:
+            await pool.release(connection)
 
     async def _run_alone(self, name: str, keys: Sequence[str], args: Sequence[str | int | float]) -> str:
         self.shas[name] = str(await self.redis.script_load(self.sources[name]))

@@ -76,8 +76,11 @@ class QueueStore:
         self.clock = clock
         self.prefix = keys.branch_prefix(branch.id)
 
-    async def run_script(self, script: str, actor: Actor, *args: str | int | float) -> tuple[Json, datetime]:
-        now = self.clock.now()
+    async def run_script(
+        self, script: str, actor: Actor, *args: str | int | float, now: datetime | None = None
+    ) -> tuple[Json, datetime]:
+        """Run ``script`` at ``now`` (default: the clock's now) with the common head of arguments."""
+        now = now or self.clock.now()
         local = now.astimezone(self.branch.zone)
         head = (
             int(now.timestamp() * 1000),
@@ -142,11 +145,12 @@ class QueueStore:
     ) -> Json:
         """Issue a ticket; ``limit`` is checked and counted in the same script run (429 ``rate_limited``)."""
         service = self.branch.services[service_id]
-        refusal = rules.issue_refusal(self.branch, service_id, self.clock.now())
+        now = self.clock.now()
+        refusal = rules.issue_refusal(self.branch, service_id, now)
         if refusal:
             raise ApiError(409, refusal.code, refusal.message, message_zh=refusal.message_zh, state=refusal.state)
+        day = rules.business_day(self.branch, now).isoformat()
         for _ in range(3):
-            now = self.clock.now()
             result, _ = await self.run_script(
                 "issue_ticket",
                 actor,
@@ -155,13 +159,14 @@ class QueueStore:
                 service.prefix,
                 self.branch.number_width,
                 "1" if priority else "0",
-                rules.business_day(self.branch, now).isoformat(),
+                day,
                 service.daily_cap,
                 idempotency_key,
                 keys.IDEMPOTENCY_TTL_S,
                 limit.kiosk if limit else "",
                 limit.per_window if limit else 0,
                 limit.window_s * 1000 if limit else 0,
+                now=now,
             )
             if result.get("error") != "id_collision":
                 break

@@ -32,7 +32,7 @@ from server.clock import Clock
 from server.config import Branch
 from server.metrics.prometheus import Exporter
 from server.metrics.report import rollup_from_raw
-from server.metrics.tally import CounterState, Tally, fold
+from server.metrics.tally import CounterState, Tally, counters_named, decode, fold_decoded
 
 log = logging.getLogger("nextup.metrics")
 
@@ -100,6 +100,8 @@ async def apply_pending(
         if applied == 0:
             return total
         total += applied
+        if up_to != "+" and applied < APPLY_BATCH:
+            return total  # the batch held every entry up to ``up_to``: nothing is left to look for
     return total
 
 
@@ -119,9 +121,12 @@ async def _apply_batch(
             )
             if not entries:
                 return 0
-            raw = cast(dict[str, str], await pipe.hgetall(keys.metrics_counters(branch.id)))
-            counters = {cid: CounterState.from_json(text) for cid, text in raw.items()}
-            tally = fold(branch, counters, entries)
+            decoded = decode(entries)
+            # Only the counters these events name: a branch's other counters are neither read nor written.
+            named = sorted(counters_named(decoded))
+            raw = cast(list[str | None], await pipe.hmget(keys.metrics_counters(branch.id), named)) if named else []
+            counters = {cid: CounterState.from_json(text) for cid, text in zip(named, raw, strict=True) if text}
+            tally = fold_decoded(branch, counters, decoded)
             pipe.multi()  # type: ignore[no-untyped-call]
             _write(pipe, branch.id, tally)
             pipe.set(marker, entries[-1][0])

@@ -198,27 +198,38 @@ class Forecast:
 
 def kth_call(starts: Sequence[float], step: float, k: int, not_before: float = 0.0) -> float:
     """When the (k+1)-th call happens if counter i calls at starts[i] (sorted; not before
-    ``not_before``), then every ``step`` seconds. Costs O(k log k), or O(log n) far down a line,
-    whatever the number of counters."""
-    n = len(starts)
-    if k >= EXACT_SLOTS:
-        # Once every counter calls, the calls come at n per step.
-        waiting_for = bisect_left(starts, not_before)
-        total = not_before * waiting_for + _sum_from(starts, waiting_for)
-        by_rate = (total + k * step) / n
-        if by_rate >= max(starts[-1], not_before):
-            return by_rate
-    # The (k+1)-th call is never after the (k+1)-th counter's first: later counters cannot matter.
-    heap = [max(s, not_before) for s in starts[: k + 1]]
-    for _ in range(k):
-        heapq.heapreplace(heap, heap[0] + step)
-    return heap[0]
+    ``not_before``), then every ``step`` seconds. Exact, call by call, for the first
+    ``EXACT_SLOTS`` calls (O(k log k)); further down a line by rate, within one ``step`` of exact,
+    in O(log n) whatever the number of counters and the length of the line."""
+    if k < EXACT_SLOTS:
+        # The (k+1)-th call is never after the (k+1)-th counter's first: later counters cannot matter.
+        heap = [max(s, not_before) for s in starts[: k + 1]]
+        for _ in range(k):
+            heapq.heapreplace(heap, heap[0] + step)
+        return heap[0]
+    # Counters free before ``not_before`` call from then on.
+    waiting_for = bisect_left(starts, not_before)
+    prefix = starts.prefix if isinstance(starts, Starts) else Starts(starts).prefix
 
+    def first_call(i: int) -> float:
+        return not_before if i < waiting_for else starts[i]
 
-def _sum_from(starts: Sequence[float], index: int) -> float:
-    if isinstance(starts, Starts):
-        return starts.total - starts.prefix[index]
-    return sum(starts[index:])
+    def by_rate(m: int) -> float:
+        """When the first m counters alone have made k calls, at one per ``step`` each."""
+        total = not_before * min(m, waiting_for) + (prefix[m] - prefix[waiting_for] if m > waiting_for else 0.0)
+        return (total + k * step) / m
+
+    # The counters that have started by then are the first m for the smallest m whose next counter
+    # starts no earlier than by_rate(m) (true of every larger m too: by_rate only falls while the
+    # next counter starts earlier). Within a step: each counter's calls are its elapsed steps + 0..1.
+    low, high = 1, len(starts)
+    while low < high:
+        middle = (low + high) // 2
+        if first_call(middle) >= by_rate(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return by_rate(low)
 
 
 class Starts(tuple[float, ...]):

@@ -33,7 +33,7 @@ import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -72,7 +72,10 @@ class CounterState:
     staff: str = ""
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        # The fields by hand: ``asdict`` deep-copies, and this runs for every counter event.
+        fields = {"open_since": self.open_since, "opened_by": self.opened_by, "busy_since": self.busy_since,
+                  "ticket": self.ticket, "staff": self.staff}  # fmt: skip
+        return json.dumps(fields, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> CounterState:
@@ -93,7 +96,9 @@ class Sample:
     number: str
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+        fields = {"kind": self.kind, "ms": self.ms, "service": self.service, "counter": self.counter,
+                  "staff": self.staff, "hour": self.hour, "number": self.number}  # fmt: skip
+        return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> Sample:
@@ -132,13 +137,19 @@ class Tally:
         #: counters whose state changed
         self.changed_counters: set[str] = set()
         self.applied = 0
+        self._day_hour: tuple[int, tuple[str, str]] | None = None
 
     def local(self, ms: int) -> datetime:
         return datetime.fromtimestamp(ms / 1000, self.branch.zone)
 
     def day_hour(self, ms: int) -> tuple[str, str]:
+        # One event asks for its day and hour several times: the last answer is kept.
+        if self._day_hour is not None and self._day_hour[0] == ms:
+            return self._day_hour[1]
         moment = self.local(ms)
-        return moment.date().isoformat(), f"{moment.hour:02d}"
+        answer = moment.date().isoformat(), f"{moment.hour:02d}"
+        self._day_hour = (ms, answer)
+        return answer
 
     def add(self, ms: int, measure: str, amount: int, **dims: str) -> None:
         day, hour = self.day_hour(ms)
@@ -307,9 +318,13 @@ class Tally:
                 self.add_interval("open_ms", state.open_since, now_ms, counter=counter_id, staff=state.opened_by)
 
 
-def fold(branch: Branch, counters: dict[str, CounterState], entries: Iterable[tuple[str, dict[str, str]]]) -> Tally:
-    """A tally of stream entries ``(seq, {"type", "data"})`` applied in order to ``counters``."""
-    tally = Tally(branch, counters)
+#: A stream entry with its data decoded: (seq, type, data).
+Decoded = tuple[str, str, dict[str, Any]]
+
+
+def decode(entries: Iterable[tuple[str, dict[str, str]]]) -> list[Decoded]:
+    """Stream entries ``(seq, {"type", "data"})`` with their data decoded; malformed ones logged and left out."""
+    decoded: list[Decoded] = []
     for seq, fields in entries:
         try:
             data = json.loads(fields.get("data", "{}"))
@@ -318,8 +333,26 @@ def fold(branch: Branch, counters: dict[str, CounterState], entries: Iterable[tu
         if not isinstance(data, dict) or "ts" not in data:
             log.warning("metrics: skipping malformed event %s", seq)
             continue
+        decoded.append((seq, fields.get("type", ""), data))
+    return decoded
+
+
+def counters_named(decoded: Iterable[Decoded]) -> set[str]:
+    """The counters whose state folding these events may read or change."""
+    return {str(data["counter"]) for _, _, data in decoded if data.get("counter")}
+
+
+def fold(branch: Branch, counters: dict[str, CounterState], entries: Iterable[tuple[str, dict[str, str]]]) -> Tally:
+    """A tally of stream entries ``(seq, {"type", "data"})`` applied in order to ``counters``."""
+    return fold_decoded(branch, counters, decode(entries))
+
+
+def fold_decoded(branch: Branch, counters: dict[str, CounterState], decoded: Iterable[Decoded]) -> Tally:
+    """``fold`` of entries already decoded."""
+    tally = Tally(branch, counters)
+    for seq, event_type, data in decoded:
         try:
-            tally.apply(fields.get("type", ""), data)
+            tally.apply(event_type, data)
         except (KeyError, TypeError, ValueError) as exc:
             # One malformed event must not stop the metrics forever; it is logged and counts nothing.
             log.warning("metrics: skipping event %s that lacks what its type needs (%r)", seq, exc)

@@ -15,8 +15,14 @@ HEADERS: list[tuple[bytes, bytes]] = [
 ]
 
 
+_NAMES = frozenset(name for name, _ in HEADERS)
+
+
 class SecurityHeaders:
-    """Pure ASGI (not BaseHTTPMiddleware), so it adds no task or copy per request."""
+    """Pure ASGI (not BaseHTTPMiddleware), so it adds no task or copy per request.
+
+    A header the response sets itself is left as it is; the others are added.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -28,10 +34,13 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    (name, value) for name, value in HEADERS if name not in present
-                ]
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                if present.isdisjoint(_NAMES):
+                    headers += HEADERS
+                else:
+                    headers += [(name, value) for name, value in HEADERS if name not in present]
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
