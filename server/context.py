@@ -7,7 +7,7 @@ server lives on ``app.state``, and no module keeps a server's objects in globals
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
@@ -18,6 +18,7 @@ from server.fanout import Fanout
 from server.metrics.consumer import MetricsConsumer
 from server.metrics.estimate import WaitEstimator
 from server.phone_cipher import PhoneCipher
+from server.presence import DISPLAY_PRESENCE_S, PresenceThrottle
 from server.sessions import Revocations
 from server.settings import Settings
 from server.store import QueueStore
@@ -40,6 +41,8 @@ class Context:
     metrics: MetricsConsumer
     #: The modelled wait of every waiting ticket.
     estimator: WaitEstimator
+    #: Connected displays recorded in the devices report at most once a period per account.
+    presence: PresenceThrottle = field(default_factory=lambda: PresenceThrottle(DISPLAY_PRESENCE_S))
 
     async def verify(self, token: str) -> Identity:
         """The identity of a token whose signature, expiry, session and account all still hold; else 401."""

@@ -50,6 +50,7 @@ from server.errors import ApiError
 from server.events import CloseCode
 from server.fanout import Outgoing, Subscription
 from server.pairing import DEVICE_COOKIE, presented_token, set_device_cookie
+from server.presence import DISPLAY_PRESENCE_S, PresenceThrottle
 from server.socket_session import TokenWatch, admit, close_quietly, receive_pings, run_together
 from server.store import QueueStore
 from server.web.i18n import CATALOGUE, section
@@ -61,9 +62,6 @@ log = logging.getLogger("nextup.display")
 BACKLOG_LIMIT = 1_000
 #: Seconds without any message from a client before the server drops it.
 SILENCE_LIMIT_S = 12.0
-#: Seconds between two presence records of a display device (the report calls it offline after
-#: ``devices.STALE_AFTER_S``).
-DEVICE_HEARTBEAT_S = 5.0
 #: Roles that may watch a branch's display stream.
 WATCHERS = frozenset({Role.DISPLAY, Role.STAFF, Role.MANAGER, Role.ADMIN})
 #: Page security headers: a token may be in the page's URL, so it is never cached or sent as a referrer.
@@ -194,34 +192,27 @@ async def display_socket(websocket: WebSocket, send: Send) -> None:
             return
         # A hall screen: the devices report shows it (staff watching from a PC are not devices).
         address = websocket.client.host if websocket.client else ""
-        presence = presence_reporter(ctx.store, identity.username, address).start()
+        presence = presence_reporter(ctx.store, ctx.presence, identity.username, address).start()
         try:
             await DisplayConnection(websocket, subscription, send, watch).serve(first, position)
         finally:
             await presence.stop()
-            _recorded.pop((branch, identity.username), None)
+            ctx.presence.forget(branch, identity.username)
             with contextlib.suppress(RedisError):
                 await devices.record_disconnect(ctx.store.redis, branch, identity.username)
 
 
-#: (branch, display account) -> when this process last recorded it (monotonic s): many screens
-#: sharing one account write one record per DEVICE_HEARTBEAT_S, not one each.
-_recorded: dict[tuple[str, str], float] = {}
-
-
-def presence_reporter(store: QueueStore, device: str, address: str) -> Loop:
-    """Records the display in the devices report every DEVICE_HEARTBEAT_S while it is connected."""
-    key = (store.branch.id, device)
+def presence_reporter(store: QueueStore, throttle: PresenceThrottle, device: str, address: str) -> Loop:
+    """Records the display in the devices report every DISPLAY_PRESENCE_S while it is connected
+    (once per period for all the screens sharing the account, through ``throttle``)."""
 
     async def report() -> None:
-        now = time.monotonic()
-        if now - _recorded.get(key, -DEVICE_HEARTBEAT_S) >= DEVICE_HEARTBEAT_S * 0.9:
-            _recorded[key] = now
+        if throttle.due(store.branch.id, device):
             await devices.record_heartbeat(
                 store.redis, store.branch.id, device, Role.DISPLAY.value, address, None, store.clock.now()
             )
 
-    return Loop(f"presence of display {device}", report, every_s=DEVICE_HEARTBEAT_S, retry_on=(RedisError,), logger=log)
+    return Loop(f"presence of display {device}", report, every_s=DISPLAY_PRESENCE_S, retry_on=(RedisError,), logger=log)
 
 
 @functools.cache

@@ -10,7 +10,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
@@ -18,7 +18,6 @@ from server import keys, rules
 from server.clock import Clock
 from server.config import Branch
 from server.errors import ApiError, invalid_field, not_found
-from server.metrics.estimate import better_wait_s
 from server.script_batcher import ScriptBatcher
 
 Json = dict[str, Any]
@@ -68,12 +67,24 @@ def new_ticket_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+class WaitModel(Protocol):
+    """What tells a waiting ticket its wait (``server.metrics.estimate.WaitEstimator``)."""
+
+    def wait_s(
+        self, service: str, priority: bool, same_class_ahead: int, ahead: int, ticket_id: str = ""
+    ) -> int | None:
+        """Seconds until the ticket (or a new one, without ``ticket_id``) is called; None without a model yet."""
+        ...
+
+
 class QueueStore:
     def __init__(self, redis: Redis, branch: Branch, clock: Clock) -> None:
         self.redis = redis
         self.scripts = ScriptBatcher(redis)
         self.branch = branch
         self.clock = clock
+        #: The modelled wait, once the app has started its estimator; the simple formula until then.
+        self.wait_model: WaitModel | None = None
         self.prefix = keys.branch_prefix(branch.id)
 
     async def run_script(
@@ -133,7 +144,11 @@ class QueueStore:
         )
         # The modelled wait (recent handling times, shared counters, who is busy), computed in
         # the background; the simple formula until this process has its first snapshot.
-        estimate = better_wait_s(self, ticket, position, ahead)
+        estimate = None
+        if self.wait_model is not None:
+            estimate = self.wait_model.wait_s(
+                ticket["service"], bool(ticket["priority"]), int(position["same_class_ahead"]), ahead, ticket["id"]
+            )
         if estimate is None:
             service = self.branch.services.get(ticket["service"])
             handling = service.average_handling_s if service else 300

@@ -36,7 +36,6 @@ import heapq
 import logging
 import math
 import time
-import weakref
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -397,11 +396,11 @@ class WaitEstimator:
         with contextlib.suppress(RedisError):
             await estimator.refresh()
         estimator._refresher.start()
-        attach(store, estimator)
+        store.wait_model = estimator
         return estimator
 
     async def stop(self) -> None:
-        detach(self.store)
+        self.store.wait_model = None
         await self._refresher.stop()
 
     def _pause_s(self) -> float:
@@ -483,31 +482,8 @@ class WaitEstimator:
         return self.forecast.wait_s(now, service, priority, same_class_ahead, ahead, ticket_id)
 
 
-#: The estimator of each store, so ``QueueStore.with_position`` finds it without a new attribute.
-_attached: weakref.WeakKeyDictionary[QueueStore, WaitEstimator] = weakref.WeakKeyDictionary()
-
-
-def attach(store: QueueStore, estimator: WaitEstimator) -> None:
-    _attached[store] = estimator
-
-
-def detach(store: QueueStore) -> None:
-    _attached.pop(store, None)
-
-
-def better_wait_s(store: QueueStore, ticket: Json, position: Json, ahead: int) -> int | None:
-    """The modelled wait of a waiting ticket, or None when the store has no estimate (yet)."""
-    estimator = _attached.get(store)
-    if estimator is None:
-        return None
-    return estimator.wait_s(
-        ticket["service"], bool(ticket["priority"]), int(position["same_class_ahead"]), ahead, ticket["id"]
-    )
-
-
 def new_ticket_wait_s(store: QueueStore, service: str, regular_waiting: int, ahead: int) -> int | None:
     """The modelled wait of a regular ticket issued now (for kiosk buttons); None without an estimate."""
-    estimator = _attached.get(store)
-    if estimator is None:
+    if store.wait_model is None:
         return None
-    return estimator.wait_s(service, False, regular_waiting, ahead)
+    return store.wait_model.wait_s(service, False, regular_waiting, ahead)
