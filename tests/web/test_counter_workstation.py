@@ -107,6 +107,11 @@ def test_errors_in_chinese_are_in_chinese_words(api: Api, new_context: Callable[
       return NextUp.errorText(r.data && r.data.error);
     }""")
     assert "已暂停" in result and not CHINESE_ONLY.search(result), result
+    result = page.evaluate("""async () => {
+      const r = await NextUp.api("POST", NextUp.branchPath("/counters/1/pause"), {reason: "x"});
+      return [r.data.error.code, NextUp.errorText(r.data && r.data.error)];
+    }""")
+    assert result[0] == "invalid_state" and "柜台已暂停" in result[1] and not CHINESE_ONLY.search(result[1]), result
 
 
 def test_errors_in_english_name_the_ticket(api: Api, new_context: Callable[[], BrowserContext]) -> None:

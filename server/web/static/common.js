@@ -58,6 +58,9 @@
     if (error.code === "invalid_state" && error.number) {
       return t("error.ticket_state", { number: number, state: stateIn("counter.ticket_state.", error.state) });
     }
+    if (error.code === "invalid_state" && has("counter.state_word." + error.state)) {
+      return t("error.counter_state", { state: texts["counter.state_word." + error.state] });
+    }
     const key = "error." + error.code;
     if (has(key)) {
       return t(key, {

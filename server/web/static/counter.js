@@ -52,7 +52,9 @@
     $("desk").hidden = false;
     $("leave").hidden = false;
     $("counter-name").textContent = N.nameOf(counterInfo(id));
-    state.socket = N.liveSocket({ counter: id }, show, (code, reason) => N.say(reason || String(code), "error"));
+    state.socket = N.liveSocket({ counter: id }, show, (code) => {
+      N.say(t(code === NextUpSocket.CLOSE.NOT_FOUND ? "counter.live_not_found" : "counter.live_forbidden"), "error");
+    });
   }
 
   // Switching the language reloads the page: it comes back to the same counter.
