@@ -62,6 +62,9 @@
       return t("error.counter_state", { state: texts["counter.state_word." + error.state] });
     }
     const key = "error." + error.code;
+    const own = config.lang === "zh" ? error.message_zh : error.message;
+    // A refused field: the server says which and why (message_zh in Chinese; English only in English).
+    if (error.code === "invalid_field" && own) return own;
     if (has(key)) {
       return t(key, {
         holder: error.holder || "",
@@ -69,7 +72,6 @@
         number: number,
       });
     }
-    const own = config.lang === "zh" ? error.message_zh : error.message;
     return own || (has("error.failed") ? t("error.failed") : t("error.network"));
   }
 
