@@ -156,6 +156,19 @@ def test_transfer_needs_a_chosen_service_and_a_no_show_a_second_press(
     expect(page.locator("#current-number")).to_have_text(NOBODY[lang])
     expect(page.locator("#no-shows .chip")).to_have_text([second["number"]])
 
+    # The button asks the same way: the first click arms it, the second marks the no-show.
+    third = api.issue("A")
+    page.keyboard.press("n")
+    expect(page.locator("#current-number")).to_have_text(third["number"])
+    no_show = page.locator('button[data-action="no-show"]')
+    no_show.click()
+    expect(no_show).to_have_attribute("data-confirm", "true")
+    page.wait_for_timeout(300)
+    expect(page.locator("#current-number")).to_have_text(third["number"])
+    no_show.click()
+    expect(page.locator("#current-number")).to_have_text(NOBODY[lang])
+    expect(no_show).not_to_have_attribute("data-confirm", "true")
+
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_desk_and_its_shortcut_hints_fit_one_screen(
