@@ -62,7 +62,8 @@ def test_a_whole_shift_with_the_display_updating_live(api: Api, new_context: Cal
 
     desk.keyboard.press("n")
     expect(desk.locator("#current-number")).to_have_text(second["number"])
-    desk.keyboard.press("x")  # no-show
+    desk.keyboard.press("x")  # no-show: the first X asks, the second marks it
+    desk.keyboard.press("x")
     expect(desk.locator("#current-number")).to_have_text("Nobody called")
     expect(desk.locator("#no-shows .chip")).to_have_text([second["number"]])
 

@@ -37,18 +37,42 @@
     return Object.prototype.hasOwnProperty.call(texts, key) ? texts[key] : state || "";
   }
 
-  function errorText(error) {
+  function has(key) {
+    return Object.prototype.hasOwnProperty.call(texts, key);
+  }
+
+  // A state as a word of the sentence it goes into: a ticket's (waiting, served, ...) or a
+  // counter's (open, paused, closed); the badge word when the page has no sentence word.
+  function stateIn(prefix, state) {
+    return has(prefix + state) ? texts[prefix + state] : stateWord(state);
+  }
+
+  // The words a person reads for an API error: the catalogue's text for its code, filled with the
+  // error's fields (number, state, holder) and with what the page asked about (context.number).
+  // The server's English message is never shown in the Chinese page.
+  function errorText(error, context) {
     if (!error) return t("error.network");
+    const asked = context || {};
+    const number = error.number || asked.number || "";
+    if (error.code === "not_found" && asked.number) return t("error.ticket_not_found", { number: number });
+    if (error.code === "invalid_state" && error.number) {
+      return t("error.ticket_state", { number: number, state: stateIn("counter.ticket_state.", error.state) });
+    }
+    if (error.code === "invalid_state" && has("counter.state_word." + error.state)) {
+      return t("error.counter_state", { state: texts["counter.state_word." + error.state] });
+    }
     const key = "error." + error.code;
-    if (Object.prototype.hasOwnProperty.call(texts, key)) {
+    const own = config.lang === "zh" ? error.message_zh : error.message;
+    // A refused field: the server says which and why (message_zh in Chinese; English only in English).
+    if (error.code === "invalid_field" && own) return own;
+    if (has(key)) {
       return t(key, {
         holder: error.holder || "",
-        state: stateWord(error.state),
-        number: error.number || "",
-        message: error.message || "",
+        state: stateIn("counter.state_word.", error.state),
+        number: number,
       });
     }
-    return error.message || error.code || t("error.network");
+    return own || (has("error.failed") ? t("error.failed") : t("error.network"));
   }
 
   let messageTimer = null;

@@ -52,7 +52,9 @@
     $("desk").hidden = false;
     $("leave").hidden = false;
     $("counter-name").textContent = N.nameOf(counterInfo(id));
-    state.socket = N.liveSocket({ counter: id }, show, (code, reason) => N.say(reason || String(code), "error"));
+    state.socket = N.liveSocket({ counter: id }, show, (code) => {
+      N.say(t(code === NextUpSocket.CLOSE.NOT_FOUND ? "counter.live_not_found" : "counter.live_forbidden"), "error");
+    });
   }
 
   // Switching the language reloads the page: it comes back to the same counter.
@@ -106,7 +108,7 @@
     if (!state.counter) return false;
     const result = await N.api("POST", counterPath(action), body || {});
     if (result.status === 0 || result.status >= 400) {
-      N.say(N.errorText(result.data && result.data.error), "error");
+      N.say(N.errorText(result.data && result.data.error, { number: (body && body.number) || "" }), "error");
       return false;
     }
     if (action === "call-next" && result.status === 204) {
@@ -127,8 +129,17 @@
   function bindForms() {
     $("transfer-form").addEventListener("submit", (event) => {
       event.preventDefault();
-      const service = $("transfer-service").value;
-      if (service) act("transfer", { service: service }).then(() => $("transfer-service").blur());
+      const select = $("transfer-service");
+      // No service is chosen for the staff member: Enter on the empty choice transfers nothing.
+      if (!select.value) {
+        N.say(t("counter.transfer_choose", { key: "Enter" }), "info");
+        select.focus();
+        return;
+      }
+      act("transfer", { service: select.value }).then((done) => {
+        if (done) select.value = "";
+        select.blur();
+      });
     });
     $("call-form").addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -161,6 +172,30 @@
     $("leave").addEventListener("click", leave);
   }
 
+  // A no-show cannot be taken back at this counter (the ticket leaves it): the first X (or click)
+  // asks, a second one within a few seconds on the same ticket marks it.
+  const CONFIRM_MS = 5000;
+  let armed = null;
+  function disarm() {
+    if (armed) clearTimeout(armed.timer);
+    armed = null;
+    const button = document.querySelector('button[data-action="no-show"]');
+    if (button) delete button.dataset.confirm;
+  }
+  function noShow() {
+    const current = state.view && state.view.current;
+    if (!current) return null;
+    if (armed && armed.number === current.number) {
+      disarm();
+      return act("no-show");
+    }
+    disarm();
+    armed = { number: current.number, timer: setTimeout(disarm, CONFIRM_MS) };
+    document.querySelector('button[data-action="no-show"]').dataset.confirm = "true";
+    N.say(t("counter.no_show_confirm", { key: "X", number: current.number }), "warn");
+    return null;
+  }
+
   function focusField(id) {
     const field = $(id);
     if (field.disabled) return;
@@ -175,7 +210,7 @@
       case "call-next": case "call_next": return act("call-next");
       case "recall": return act("recall");
       case "finish": return act("finish");
-      case "no-show": case "no_show": return act("no-show");
+      case "no-show": case "no_show": return noShow();
       case "open": case "resume": return act("open");
       case "close": return act("close");
       case "transfer": return focusField("transfer-service");
@@ -271,10 +306,11 @@
 
     const select = $("transfer-service");
     const chosen = select.value;
-    select.replaceChildren(...view.transfer_to
+    select.replaceChildren(N.el("option", { value: "", text: t("counter.transfer_pick") }), ...view.transfer_to
       .filter((s) => !current || s.id !== current.service)
       .map((s) => N.el("option", { value: s.id, text: N.nameOf(s) })));
-    if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+    select.value = [...select.options].some((o) => o.value === chosen) ? chosen : "";
+    if (armed && (!current || current.number !== armed.number)) disarm();
 
     $("waiting").replaceChildren(...counter.services.map((s) => N.el("li", { dataset: { service: s.id } }, [
       N.el("span", { class: "service-name", text: N.nameOf(s) }),
