@@ -569,9 +569,10 @@
       const tileWidth = (width - gap * (columns - 1)) / columns;
       const tileHeight = (height - gap * (rows - 1)) / rows;
       // A number such as A001 is about 2.7 em wide. The name (one line, or two where the English
-      // goes under the Chinese) and two status lines keep their legible size, 1.2 lines each.
+      // goes under the Chinese) and up to three status lines (暂停, Paused, the reason) keep their
+      // legible size, 1.2 lines each.
       const nameLines = nameWidth > tileWidth - 0.1 * width / columns ? 2 : 1;
-      const reserved = (nameLines + 2) * 1.2 * minText + 2 * gap;
+      const reserved = (nameLines + 3) * 1.2 * minText + 2 * gap;
       const size = Math.min(tileWidth / 2.9, (tileHeight - reserved) / 1.1);
       if (size > best.size) best = { size, columns };
     }

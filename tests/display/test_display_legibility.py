@@ -77,6 +77,18 @@ VISIBLE_TEXTS = """
       text, where: describe(el), size: parseFloat(style.fontSize),
       color: over(fg.slice(0, 3), bg, fg[3] * opacity), background: bg,
       rect: [rect.left, rect.top, rect.right, rect.bottom],
+      // Cut off (an ellipsis, or hidden overflow) by an element between the text and its panel; the
+      // ticker's window, through which a long notice scrolls, excepted.
+      clipped: (() => {
+        const panel = el.closest(".counter, section, header, footer");
+        for (let e = el; e && e !== panel?.parentElement; e = e.parentElement) {
+          if (e.classList.contains("ticker-window")) return false;
+          const o = getComputedStyle(e);
+          if (o.overflowX !== "visible" && e.scrollWidth > e.clientWidth + 1) return describe(e);
+          if (o.overflowY !== "visible" && e.scrollHeight > e.clientHeight + 1) return describe(e);
+        }
+        return false;
+      })(),
       box: (() => {
         const r = (el.closest(".counter, section, header, footer") || document.documentElement).getBoundingClientRect();
         return [r.left, r.top, r.right, r.bottom];
@@ -332,6 +344,8 @@ def assert_legible(page: Page, state: str, sizes: bool = True) -> list[dict[str,
         if contrast(t["color"], t["background"]) < MIN_CONTRAST
     ]
     assert faint == [], f"{state}: contrast below {MIN_CONTRAST}:1"
+    cut = [(t["text"], t["clipped"]) for t in shown if t["clipped"]]
+    assert cut == [], f"{state}: text cut off: {cut}"
     return shown
 
 
