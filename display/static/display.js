@@ -79,12 +79,24 @@
     }
     waiting = new Map();
     for (const s of state.services || []) waiting.set(s.id, s.waiting || 0);
-    recent = (state.recent_calls || []).filter((c) => callShown(c.counter, c.service));
+    recent = collapseRecalls((state.recent_calls || []).filter((c) => callShown(c.counter, c.service)));
     if (state.notice) showNotice(state.notice);
     status.snapshots += 1;
     document.body.dataset.synced = "true";
     render();
     if (recent.length && !moment) showSpotlight(recent[0], false);
+  }
+
+  // A recall is the same call made again: one row, moved to the top and marked, not a duplicate.
+  // The snapshot lists a recall as a second entry of the same number at the same counter.
+  function collapseRecalls(calls) {
+    const rows = [];
+    for (const c of calls) {
+      const first = rows.find((r) => r.number === c.number && r.counter === c.counter);
+      if (first) first.recall = true;
+      else rows.push({ ...c, recall: Boolean(c.recall) });
+    }
+    return rows;
   }
 
   function adjustWaiting(service, delta) {
@@ -135,6 +147,7 @@
       }
       case "notice_posted":
         showNotice(message);
+        if (message.emergency) announceNotice(message);
         break;
       case "config_changed":
         // Counters, services or names may have changed: reload the page once nothing is being announced.
@@ -157,8 +170,9 @@
     const ticket = message.ticket;
     counterState(message.counter).current = ticket;
     if (!callShown(message.counter, ticket.service)) return;
-    recent.unshift({ number: ticket.number, counter: message.counter, service: ticket.service, at: message.at });
-    recent = recent.slice(0, 10);
+    const recall = message.type === "ticket_recalled";
+    const row = { number: ticket.number, counter: message.counter, service: ticket.service, at: message.at, recall };
+    recent = collapseRecalls([row, ...recent]).slice(0, 10);
     announce(ticket.number, message.counter, message.at, message.type === "ticket_recalled" ? "recall" : "call");
   }
 
@@ -191,9 +205,10 @@
       const shown = c.current && shownServices.has(c.current.service) ? c.current.number : "—";
       setText(tile, ".counter-number", shown);
       const shownStatus = c.status === "paused" || c.status === "closed" ? "status." + c.status : null;
-      const zh = shownStatus ? text("zh", shownStatus) : "";
-      setText(tile, ".counter-status .zh", zh + (c.reason ? "：" + c.reason : ""));
-      setText(tile, ".counter-status .en", shownStatus ? text("en", shownStatus) : "");
+      setText(tile, ".counter-status .zh", shownStatus && speakZh ? text("zh", shownStatus) : "");
+      setText(tile, ".counter-status .en", shownStatus && speakEn ? text("en", shownStatus) : "");
+      // The reason is shown as typed, in whatever language it was written; only a paused counter has one.
+      setText(tile, ".counter-reason", c.status === "paused" ? c.reason : "");
     }
     for (const row of document.querySelectorAll("#waiting li")) {
       setText(row, ".service-count", String(waiting.get(row.dataset.service) || 0));
@@ -212,9 +227,24 @@
       where.className = "recent-counter";
       where.textContent = counterLabel(c.counter);
       li.append(number, where);
+      if (c.recall) {
+        li.classList.add("recalled");
+        const badge = document.createElement("span");
+        badge.className = "recall-badge";
+        badge.textContent = bilingual("recall");
+        li.append(badge);
+      }
       return li;
     });
     list.replaceChildren(...items);
+  }
+
+  // A catalogue text in the languages this screen shows, zh first.
+  function bilingual(key) {
+    const parts = [];
+    if (speakZh) parts.push(text("zh", key));
+    if (speakEn) parts.push(text("en", key));
+    return parts.join(" ");
   }
 
   function counterLabel(id) {
@@ -230,17 +260,23 @@
     const parts = [];
     if (speakZh && notice.text_zh) parts.push(notice.text_zh);
     if (speakEn && notice.text_en) parts.push(notice.text_en);
-    const text = parts.join("　·　");
-    ticker.hidden = text === "";
-    ticker.dataset.emergency = notice.emergency ? "true" : "false";
-    if (text !== noticeText) {
-      noticeText = text;
+    const shown = parts.join("　·　");
+    ticker.hidden = shown === "";
+    const emergency = Boolean(notice.emergency);
+    const wasEmergency = ticker.dataset.emergency === "true";
+    ticker.dataset.emergency = emergency ? "true" : "false";
+    setText(ticker, ".ticker-label .zh", text("zh", emergency ? "emergency" : "notice"));
+    setText(ticker, ".ticker-label .en", text("en", emergency ? "emergency" : "notice"));
+    if (shown !== noticeText || emergency !== wasEmergency) {
+      noticeText = shown;
       const el = document.getElementById("ticker-text");
-      el.textContent = text;
+      el.textContent = shown;
       el.classList.remove("scrolling");
-      if (el.scrollWidth > el.parentElement.clientWidth) {
+      el.style.animationDuration = "";
+      // An emergency notice stands still, wrapped over as many lines as it needs: read at once.
+      if (!emergency && el.scrollWidth > el.parentElement.clientWidth) {
         el.classList.add("scrolling");
-        el.style.animationDuration = Math.max(12, text.length * 0.35) + "s";
+        el.style.animationDuration = Math.max(12, shown.length * 0.35) + "s";
       }
     }
   }
@@ -250,9 +286,11 @@
     spot.dataset.active = active ? "true" : "false";
     setText(spot, "#spotlight-number", item.number);
     const info = counterInfo.get(item.counter);
-    setText(spot, "#spotlight-zh", text("zh", "go_to", { counter: info ? info.name_zh : item.counter }));
+    // Only the languages this screen shows are filled in: a hidden text is not a text at all.
+    const zh = text("zh", "go_to", { counter: info ? info.name_zh : item.counter });
+    setText(spot, "#spotlight-zh", speakZh ? zh : "");
     const en = info ? info.name_en : text("en", "counter_number", { counter: item.counter });
-    setText(spot, "#spotlight-en", text("en", "go_to", { counter: en }));
+    setText(spot, "#spotlight-en", speakEn ? text("en", "go_to", { counter: en }) : "");
   }
 
   // ---- Highlights and announcements: one moment per call, in order, never cut short ---------
@@ -290,6 +328,22 @@
     if (!moment) nextMoment();
   }
 
+  // An emergency notice is announced like a call (chime, then spoken), in its turn among the calls.
+  function announceNotice(notice) {
+    if (!notice.text_zh && !notice.text_en) return;
+    const item = {
+      zh: text("zh", "emergency_announcement", { text: notice.text_zh || notice.text_en }),
+      en: text("en", "emergency_announcement", { text: notice.text_en || notice.text_zh }),
+      number: null,
+      counter: null,
+      at: notice.at || new Date().toISOString(),
+      kind: "notice",
+    };
+    window.nextupAnnouncements.push(item);
+    moments.push(item);
+    if (!moment) nextMoment();
+  }
+
   function wait(ms) {
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
@@ -304,6 +358,18 @@
       return;
     }
     const item = moment;
+    if (item.kind === "notice") {
+      // The banner already shows it: only the chime and the voice, then the next moment.
+      document.getElementById("spotlight").dataset.active = "false";
+      try {
+        await chime();
+        if (speakZh) await speak(item.zh, "zh");
+        if (speakEn) await speak(item.en, "en");
+      } finally {
+        nextMoment();
+      }
+      return;
+    }
     const minimum = wait(moments.length ? HIGHLIGHT_BUSY_MS : HIGHLIGHT_MIN_MS);
     window.nextupHighlights.push({ number: item.number, counter: item.counter, at: item.at, kind: item.kind });
     showSpotlight(item, true);
@@ -487,18 +553,33 @@
     const gap = parseFloat(getComputedStyle(list).rowGap) || 0;
     const width = list.clientWidth;
     const height = list.clientHeight;
+    // The smallest text the page uses (--min-text in display.css), as the status line has it.
+    const statusLine = list.querySelector(".counter-status");
+    const minText = statusLine ? parseFloat(getComputedStyle(statusLine).fontSize) || 0 : 0;
+    // The widest name at its own size, both languages on one line (each span does not wrap).
+    let nameWidth = 0;
+    for (const name of list.querySelectorAll(".counter-name")) {
+      let w = 0;
+      for (const span of name.children) w += span.getBoundingClientRect().width + 0.5 * minText;
+      nameWidth = Math.max(nameWidth, w);
+    }
     let best = { size: 0, columns: 1 };
     for (let columns = 1; columns <= tiles; columns += 1) {
       const rows = Math.ceil(tiles / columns);
       const tileWidth = (width - gap * (columns - 1)) / columns;
       const tileHeight = (height - gap * (rows - 1)) / rows;
-      // A number such as A001 is about 2.7 em wide; the name and status lines take about 1 em of it.
-      const size = Math.min(tileWidth / 2.9, tileHeight / 1.9);
+      // A number such as A001 is about 2.7 em wide. The name (one line, or two where the English
+      // goes under the Chinese) and up to three status lines (暂停, Paused, the reason) keep their
+      // legible size, 1.2 lines each.
+      const nameLines = nameWidth > tileWidth - 0.1 * width / columns ? 2 : 1;
+      const reserved = (nameLines + 3) * 1.2 * minText + 2 * gap;
+      const size = Math.min(tileWidth / 2.9, (tileHeight - reserved) / 1.1);
       if (size > best.size) best = { size, columns };
     }
     list.style.setProperty("--columns", String(best.columns));
     list.style.setProperty("--number-size", Math.floor(best.size) + "px");
-    list.style.setProperty("--name-size", Math.max(14, Math.floor(best.size * 0.28)) + "px");
+    // Names stay at the smallest legible size: the number is what is read from afar.
+    list.style.setProperty("--name-size", minText + "px");
   }
 
   if (window.ResizeObserver) new ResizeObserver(fitBoard).observe(document.getElementById("counters"));
