@@ -5,6 +5,7 @@ one key, and the whole desk (with its shortcut hints) on one screen."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +41,19 @@ def box(page: Page, selector: str) -> dict[str, Any]:
     return dict(found)
 
 
+def settled_box(page: Page, selector: str, within_s: float = 10.0) -> dict[str, Any]:
+    """The box once the page has stopped laying out (the first view messages fill the desk in)."""
+    deadline = time.monotonic() + within_s
+    last = box(page, selector)
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(300)
+        current = box(page, selector)
+        if current == last:
+            return current
+        last = current
+    raise AssertionError(f"{selector} kept moving for {within_s} s")
+
+
 def in_viewport(page: Page, selector: str) -> bool:
     found = box(page, selector)
     return found["y"] >= 0 and found["x"] >= 0 and found["y"] + found["height"] <= HEIGHT \
@@ -51,7 +65,7 @@ def test_a_failed_reactivate_shows_its_message_on_screen_without_moving_the_butt
         api: Api, new_context: Callable[[], BrowserContext], lang: str) -> None:
     page = desk(api, new_context, lang)
     call_next = 'button[data-action="call-next"]'
-    before = box(page, call_next)
+    before = settled_box(page, call_next)
     page.keyboard.press("a")
     expect(page.locator("#reactivate-number")).to_be_focused()
     page.keyboard.type("Z999")
