@@ -79,6 +79,12 @@ def display_token(api: Api) -> str:
     return api.user("tv1", "display")
 
 
+def order(seq: str) -> tuple[int, int]:
+    """A stream id in the order Redis gives them ("…-10" comes after "…-9", which text order denies)."""
+    ms, n = seq.split("-")
+    return int(ms), int(n)
+
+
 def stream_ids(client: redis.Redis, branch: str = "main") -> list[str]:
     return [entry_id for entry_id, _ in client.xrange(keys.events(branch))]
 

@@ -141,6 +141,9 @@ def open_display(page: Page, server: ServerProcess, api: Api, query: str = "") -
 
 
 def texts(page: Page, selector: str = "body") -> list[dict[str, Any]]:
+    """The texts as painted: after two frames, so that the board has been re-fitted (its ResizeObserver
+    runs before a paint) to a change that has just arrived, e.g. a taller emergency banner."""
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
     found: list[dict[str, Any]] = page.eval_on_selector(selector, VISIBLE_TEXTS)
     return found
 
