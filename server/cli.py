@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kiosk import cli as kiosk_cli
 from server import keyring
+from server.backup.cli import add_backup_commands
 from server.config import Branch, demo_branch, load_config
 from server.data_dir import PRIVATE_UMASK, make_private
 from server.errors import ConfigError, EmbeddedRedisError
@@ -129,6 +130,7 @@ def parser() -> argparse.ArgumentParser:
     add_simulate_command(commands)
     add_report_command(commands)
     add_secrets_command(commands)
+    add_backup_commands(commands)
     return root
 
 
