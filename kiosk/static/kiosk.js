@@ -157,7 +157,6 @@
       entry.name.replaceChildren(span("zh", service.name_zh), span("en", service.name_en));
       const [zh, en] = waitTexts(service.waiting, service.estimated_wait_s);
       entry.meta.replaceChildren(span("zh", zh), span("en", en));
-      entry.button.dataset.serving = noCounter(service.estimated_wait_s) ? "false" : "true";
       const [notZh, notEn] = texts("not_issuing");
       const refusal = service.issuing ? null : service.refusal || { message_zh: notZh, message: notEn };
       entry.refusal.hidden = !refusal;
