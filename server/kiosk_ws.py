@@ -13,7 +13,8 @@ Server -> kiosk:
   at most one every ``REFRESH_MIN_INTERVAL_S``, and it is recomputed every ``REFRESH_EVERY_S``
   anyway because opening hours end without any event. Each service is ``{id, prefix, name_zh,
   name_en, waiting, estimated_wait_s, issuing, refusal}``: ``estimated_wait_s`` is what a regular
-  ticket issued now would be told; ``refusal`` is null while ``issuing``, else ``{code, message,
+  ticket issued now would be told (``QueueStore.wait_s``, as its phone page), null while no open
+  counter serves the service; ``refusal`` is null while ``issuing``, else ``{code, message,
   message_zh}`` with code ``closed``, ``stopped_issuing`` or ``daily_cap_reached``. ``branch`` is
   ``{id, name_zh, name_en, timezone, counters: [{id, name_zh, name_en, services}]}``.
 - ``{"type": "issued", "request_id", "ticket": {...}}``: the ticket JSON of the HTTP API (with its
@@ -64,7 +65,6 @@ from server.context import Context
 from server.errors import ApiError, NextUpError
 from server.events import CloseCode
 from server.fanout import Subscription
-from server.metrics import estimate
 from server.pairing import presented_token
 from server.socket_session import TokenWatch, admit, close_quietly, run_together
 from server.store import Actor, IssueLimit, QueueStore
@@ -142,10 +142,8 @@ async def services_message(store: QueueStore) -> dict[str, Any]:
         elif service.daily_cap and int(issued.get(service.id, 0)) >= service.daily_cap:
             # The same words the issue request would be refused with.
             refusal = refusal_of(store.daily_cap_refusal(service.id, service.daily_cap))
-        # The model's wait for a ticket issued now; the simple formula until it has a snapshot.
-        wait_s = estimate.new_ticket_wait_s(store, service.id, regular_waiting, ahead)
-        if wait_s is None:
-            wait_s = rules.estimated_wait_s(ahead, service.average_handling_s, serving)
+        # What a regular ticket issued now would be told (None while no open counter serves it).
+        wait_s = store.wait_s(service.id, False, regular_waiting, ahead, serving)
         services.append({
             "id": service.id, "prefix": service.prefix, "name_zh": service.name_zh, "name_en": service.name_en,
             "waiting": int(entry["waiting"]),

@@ -95,7 +95,8 @@ def tickets_ahead(priority: bool, same_class_ahead: int, other_class_waiting: in
 def estimated_wait_s(ahead: int, average_handling_s: int, open_counters: int) -> int:
     """The simple estimate: people ahead x the service's handling time / its open counters.
 
-    With no counter open for the service the estimate assumes one will open.
+    ``QueueStore.wait_s`` asks it only while an open counter serves the service (with none it
+    promises no minutes); here none counts as one.
     """
     return round(ahead * average_handling_s / max(open_counters, 1))
 

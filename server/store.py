@@ -70,9 +70,7 @@ def new_ticket_id() -> str:
 class WaitModel(Protocol):
     """What tells a waiting ticket its wait (``server.metrics.estimate.WaitEstimator``)."""
 
-    def wait_s(
-        self, service: str, priority: bool, same_class_ahead: int, ahead: int, ticket_id: str = ""
-    ) -> int | None:
+    def wait_s(self, service: str, priority: bool, same_class_ahead: int, ticket_id: str = "") -> int | None:
         """Seconds until the ticket (or a new one, without ``ticket_id``) is called; None without a model yet."""
         ...
 
@@ -133,7 +131,8 @@ class QueueStore:
         return self._refusal({"error": "daily_cap_reached", "cap": cap}, service=service_id)
 
     def with_position(self, ticket: Json, position: Json | None) -> Json:
-        """The ticket plus ``ahead`` and ``estimated_wait_s`` (both null unless it is waiting)."""
+        """The ticket plus ``ahead`` and ``estimated_wait_s`` (both null unless it is waiting; the wait
+        null too while no open counter serves its service)."""
         if ticket["status"] != rules.TicketStatus.WAITING or position is None:
             return {**ticket, "ahead": None, "estimated_wait_s": None}
         ahead = rules.tickets_ahead(
@@ -142,18 +141,32 @@ class QueueStore:
             position["other_class_waiting"],
             self.branch.priority_cap,
         )
-        # The modelled wait (recent handling times, shared counters, who is busy), computed in
-        # the background; the simple formula until this process has its first snapshot.
+        estimate = self.wait_s(
+            ticket["service"], bool(ticket["priority"]), int(position["same_class_ahead"]), ahead,
+            int(position["open_counters"]), ticket["id"],
+        )  # fmt: skip
+        return {**ticket, "ahead": ahead, "estimated_wait_s": estimate}
+
+    def wait_s(
+        self, service: str, priority: bool, same_class_ahead: int, ahead: int, serving: int, ticket_id: str = ""
+    ) -> int | None:
+        """The wait a ticket of ``service`` is told (or a new one, without ``ticket_id``): the one
+        figure of the API, the phone page, the kiosk's buttons and the printed ticket.
+
+        None when no open counter serves the service (``serving``, counted in Redis): nobody can
+        call it, so no minutes are promised. Otherwise the modelled wait (recent handling times,
+        shared counters, who is busy), computed in the background; the simple formula until this
+        process has a snapshot that knows a counter serving it.
+        """
+        if serving <= 0:
+            return None
         estimate = None
         if self.wait_model is not None:
-            estimate = self.wait_model.wait_s(
-                ticket["service"], bool(ticket["priority"]), int(position["same_class_ahead"]), ahead, ticket["id"]
-            )
+            estimate = self.wait_model.wait_s(service, priority, same_class_ahead, ticket_id)
         if estimate is None:
-            service = self.branch.services.get(ticket["service"])
-            handling = service.average_handling_s if service else 300
-            estimate = rules.estimated_wait_s(ahead, handling, position["open_counters"])
-        return {**ticket, "ahead": ahead, "estimated_wait_s": estimate}
+            config = self.branch.services.get(service)
+            estimate = rules.estimated_wait_s(ahead, config.average_handling_s if config else 300, serving)
+        return estimate
 
     async def issue_ticket(
         self, service_id: str, priority: bool, actor: Actor, idempotency_key: str = "", limit: IssueLimit | None = None

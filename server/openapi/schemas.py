@@ -67,7 +67,8 @@ def schemas(branch: Branch | None) -> dict[str, Schema]:
                 ),
                 "estimated_wait_s": nullable(
                     {"type": "integer", "minimum": 0,
-                     "description": "Simple estimate in seconds; null unless waiting."}
+                     "description": "Expected seconds until it is called; null unless waiting, and null "
+                                    "while no open counter serves its service (no minutes promised)."}
                 ),
             }
         ),

@@ -117,8 +117,12 @@
     if (waiting) {
       const ahead = ticket.ahead || 0;
       $("ahead").textContent = ahead === 0 ? text("ahead.none") : ahead === 1 ? text("ahead.one") : text("ahead", { n: ahead });
-      const seconds = ticket.estimated_wait_s || 0;
-      $("wait").textContent = ahead === 0 || seconds < 60 ? text("wait.soon") : text("wait", { minutes: Math.round(seconds / 60) });
+      const seconds = ticket.estimated_wait_s;
+      // Waiting without a wait: no open counter serves the service, so no minutes are promised.
+      const noCounter = seconds === null || seconds === undefined;
+      $("wait").dataset.noCounter = String(noCounter);
+      $("wait").textContent = noCounter ? text("wait.no_counter")
+        : ahead === 0 || seconds < 60 ? text("wait.soon") : text("wait", { minutes: Math.round(seconds / 60) });
     }
 
     const called = ticket.status === "called";
