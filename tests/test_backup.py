@@ -285,6 +285,12 @@ def test_a_damaged_or_foreign_file_is_refused_and_the_target_stays_empty(
     assert nextup("backup", "--out", str(tmp_path / "plain.nextup"), env=env).returncode == 0
     assert nextup("backup", "--encrypt", "--out", str(tmp_path / "locked.nextup"), env=env).returncode == 0
     assert nextup("backup", "--out", str(tmp_path / "plain.nextup"), env=env).returncode == 1  # never overwritten
+    # A nightly timer's folder keeps the newest N.
+    for _ in range(3):
+        assert nextup("backup", "--out-dir", str(tmp_path / "nightly"), "--keep", "2", env=env).returncode == 0
+    kept = sorted((tmp_path / "nightly").iterdir())
+    assert len(kept) == 2 and all(p.name.startswith("nextup-installation-") for p in kept)
+    assert (tmp_path / "nightly").stat().st_mode & 0o777 == 0o700
     data = (tmp_path / "plain.nextup").read_bytes()
     (tmp_path / "cut.nextup").write_bytes(data[: len(data) // 2])
     changed = bytearray(data)

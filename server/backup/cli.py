@@ -30,7 +30,12 @@ from server.settings import Settings, load_settings
 def add_backup_commands(subparsers: Any) -> None:
     """Register ``backup`` and ``restore`` on the ``nextup`` command's subparsers."""
     b = subparsers.add_parser("backup", help="write a consistent snapshot of the installation or of one branch")
-    b.add_argument("--out", required=True, help="the backup file to write (mode 0600; an existing file is refused)")
+    where = b.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="the backup file to write (mode 0600; an existing file is refused)")
+    where.add_argument("--out-dir", help="write nextup-<installation or branch-B>-<UTC time>.nextup in this folder "
+                       "(for a timer)")
+    b.add_argument("--keep", type=int, default=0, help="with --out-dir: keep only the newest N backups of the "
+                   "same scope there, deleting older ones after this one is written (default: keep all)")  # fmt: skip
     b.add_argument("--branch", help="only this branch (with its accounts); default: the whole installation")
     b.add_argument("--encrypt", action="store_true", help="encrypt the file with a key of the installation's "
                    "secrets file (restore then needs that secrets file)")  # fmt: skip
@@ -80,9 +85,26 @@ async def _snapshot(url: str, branch: str | None) -> Backup:
     return Backup("installation" if branch is None else "branch", branches, created, tuple(records))
 
 
+def _rotate(folder: Path, scope: str, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` backups of ``scope`` in ``folder`` (names sort by time); the deleted."""
+    found = sorted(folder.glob(f"nextup-{scope}-[0-9]*Z.nextup"))
+    old = found[:-keep] if keep > 0 else []
+    for path in old:
+        path.unlink()
+    return old
+
+
 def backup(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    out = Path(args.out)
+    scope = "installation" if args.branch is None else f"branch-{args.branch}"
+    if args.keep < 0 or (args.keep and not args.out_dir):
+        print("nextup backup: --keep needs --out-dir and a number of 1 or more", file=sys.stderr)
+        return 2
+    if args.out_dir:
+        Path(args.out_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+        out = Path(args.out_dir) / f"nextup-{scope}-{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}.nextup"
+    else:
+        out = Path(args.out)
     key = archive.backup_key(_installation_secrets(settings)[0]) if args.encrypt else None
     with command_redis_url(args.redis_url or settings.redis_url, settings.data_dir) as url:
         taken = asyncio.run(_snapshot(url, args.branch))
@@ -99,6 +121,9 @@ def backup(args: argparse.Namespace) -> int:
     what = "the installation" if args.branch is None else f"branch {args.branch}"
     print(f"Wrote {out}: {what} ({', '.join(taken.branches) or 'no branch'}), {len(taken.records)} keys, "
           f"{len(data):,} bytes{', encrypted' if key else ''}.")  # fmt: skip
+    if args.out_dir:
+        for path in _rotate(Path(args.out_dir), scope, args.keep):
+            print(f"Deleted {path} (keeping the newest {args.keep}).")
     return 0
 
 
