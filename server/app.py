@@ -15,7 +15,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import admin_api, devices, display_ws, feedback, keyring, kiosk_ws, openapi, pairing, phone, retention
+from server import (
+    admin_api,
+    devices,
+    display_ws,
+    feedback,
+    keyring,
+    kiosk_ws,
+    migrations,
+    openapi,
+    pairing,
+    phone,
+    retention,
+)
 from server.account_cache import AccountCache
 from server.api import ROUTES
 from server.auth import Accounts, TokenSigner, bootstrap_admin
@@ -53,6 +65,7 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
         async with contextlib.AsyncExitStack() as stack:
             redis = Redis.from_url(redis_url, decode_responses=True, max_connections=256)
             stack.push_async_callback(redis.aclose)
+            await migrations.check(redis)
             accounts = Accounts(redis)
             stack.callback(accounts.gate.close)
             store = QueueStore(redis, branch, clock or SystemClock())

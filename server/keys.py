@@ -179,6 +179,16 @@ def signing_secret() -> str:
     return f"{ROOT}:signing_secret"
 
 
+def data_version() -> str:
+    """String: the data-format version of the installation's data (``server.migrations``)."""
+    return f"{ROOT}:data_version"
+
+
+def migration_lock() -> str:
+    """String with a time to live: held by the one ``nextup migrate`` running (its host and pid)."""
+    return f"{ROOT}:migrating"
+
+
 # --- metrics (``server.metrics``): every key carries the branch hash tag, as the event stream does,
 # so the transaction that applies events and records how far it got touches one Cluster slot ------
 
