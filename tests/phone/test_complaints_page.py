@@ -170,7 +170,7 @@ def test_an_overdue_complaint_is_marked_and_a_refused_answer_says_why(
     hall_redis: redis.Redis,
 ) -> None:  # fmt: skip
     """Past the 24-hour target it is marked overdue; closed meanwhile by someone else, answering it
-    shows a sentence naming its state, and the row follows."""
+    shows a sentence naming its state, and the row leaves the list of complaints not closed."""
     complaint_id = file_complaint(hall, hall.issue("A"), "Nobody answered the phone.")
     day_ago_ms = int(time.time() * 1000) - 25 * 3_600_000
     hall_redis.hset(keys.complaint("main", complaint_id), "filed_ms", day_ago_ms)
@@ -187,6 +187,8 @@ def test_an_overdue_complaint_is_marked_and_a_refused_answer_says_why(
     row.locator("textarea").fill("抱歉。")
     row.locator("button[type=submit]").click()
     expect(desk.locator("#message")).to_have_text("该投诉已被他人处理，当前状态：已关闭。")
+    expect(row).to_have_count(0)
+    desk.locator("#state-filter").select_option("closed")
     expect(row).to_have_attribute("data-state", "closed")
     expect(row.locator(".overdue")).to_be_hidden()
     expect(row.locator("form")).to_be_hidden()
