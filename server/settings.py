@@ -35,6 +35,11 @@ class PhoneSettings:
     complaint_answer_target_h: float = 24.0
     #: Days a complaint keeps the customer's phone number before it is erased (NEXTUP_COMPLAINT_PHONE_DAYS).
     complaint_phone_days: float = 30.0
+    #: Days a finished ticket's page stays readable after its latest complaint was filed or answered,
+    #: so the customer reads the answer there (NEXTUP_COMPLAINT_PAGE_DAYS); 0 = until the ticket's
+    #: records go (``Retention.ticket_days``). While a complaint waits for its answer the page stays
+    #: readable whatever its age (``server.follow_up``).
+    complaint_page_days: float = 7.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ _PHONE_NUMBERS = {
     "NEXTUP_PHONE_LOOKUPS_PER_MIN": ("lookups_per_min", int),
     "NEXTUP_COMPLAINT_ANSWER_TARGET_H": ("complaint_answer_target_h", float),
     "NEXTUP_COMPLAINT_PHONE_DAYS": ("complaint_phone_days", float),
+    "NEXTUP_COMPLAINT_PAGE_DAYS": ("complaint_page_days", float),
 }
 #: Largest websocket message a client may send, in bytes (NEXTUP_WS_MAX_MESSAGE_BYTES): a larger one
 #: closes the socket with 1009. Real messages are under 1 KiB; at least ``MIN_WS_MESSAGE_BYTES``.
