@@ -19,6 +19,7 @@ from server import (
     admin_api,
     devices,
     display_ws,
+    emergency,
     feedback,
     keyring,
     kiosk_ws,
@@ -120,6 +121,7 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
         routes=[
             *ROUTES,
             *admin_api.ROUTES,
+            *emergency.ROUTES,
             *login.ROUTES,
             *counter.ROUTES,
             *admin.ROUTES,

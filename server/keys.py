@@ -94,6 +94,12 @@ def notice(branch: str) -> str:
     return f"{branch_prefix(branch)}notice"
 
 
+def emergency(branch: str) -> str:
+    """Hash, present only while the branch is in an emergency state (应急预案): kind, text_zh,
+    text_en (the manager's own words, may be empty), since, by. Tickets are refused meanwhile."""
+    return f"{branch_prefix(branch)}emergency"
+
+
 def idempotency(branch: str, key: str) -> str:
     """String: ticket id issued for a client's Idempotency-Key, kept IDEMPOTENCY_TTL_S."""
     return f"{branch_prefix(branch)}idempotency:{key}"

@@ -147,6 +147,7 @@ async def read_view(store: QueueStore, settings: PhoneSettings, ticket_id: str) 
             "filed": follow_up.holder_complaints(filed, settings, lambda ms: _iso(store, ms) or ""),
         },
         "expires_at": _iso(store, expires_ms),
+        "emergency": result.get("emergency"),
     }
     version = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
     return TicketView({"type": "ticket", "version": version, **body}, ticket["service"], expires_ms)
@@ -175,13 +176,14 @@ def concerns(text: str, service: str) -> bool:
     """Whether an event (its wire text) may change a ticket of ``service`` or its place in line.
 
     Any event of that service may move it (issue, call, cancel, transfer, reactivate ...); counter
-    and configuration changes alter its wait estimate. Events of other services cannot touch it.
+    and configuration changes alter its wait estimate, and an emergency state concerns everybody. Events
+    of other services cannot touch it.
     """
     match = _EVENT_TYPE.match(text)
     if match is None:
         return False
     kind = match.group(1)
-    if kind.startswith(("counter_", "config_")):
+    if kind.startswith(("counter_", "config_", "emergency_")):
         return True
     if not kind.startswith("ticket_"):
         return False

@@ -51,6 +51,8 @@ local function emit(event_type, payload)
   if payload.ticket then details.number = payload.ticket.number; details.ticket = payload.ticket.id end
   if payload.reason then details.reason = payload.reason end
   if payload.to_service then details.to_service = payload.to_service end
+  if type(payload.emergency) == 'table' then details.kind = payload.emergency.kind end
+  if payload.kind then details.kind = payload.kind end
   audit(event_type, details)
   payload.type = event_type
   payload.branch = BRANCH
@@ -67,6 +69,13 @@ local function refuse(code, fields)
   fields = fields or {}
   fields.error = code
   return cjson.encode(fields)
+end
+
+-- The branch's emergency state (emergency.lua), or null when there is none.
+local function emergency_state()
+  local kind, zh, en, since = unpack(redis.call('HMGET', k_emergency(), 'kind', 'text_zh', 'text_en', 'since'))
+  if not kind then return cjson.null end
+  return {kind = kind, text_zh = zh or '', text_en = en or '', since = since}
 end
 
 -- Where a waiting ticket stands: tickets of its class before it, tickets of the other class

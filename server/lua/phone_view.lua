@@ -1,5 +1,6 @@
 -- The phone page's view of one ticket: the ticket, its place in line, when it ended, its feedback
--- and its complaints (the fields server/follow_up.py names, in that order), in one round trip.
+-- and its complaints (the fields server/follow_up.py names, in that order), and the branch's
+-- emergency state if any, in one round trip.
 -- ARGV[A..]: ticket id, then the complaint fields to read.
 local id = ARGV[A]
 local t = hash(k_ticket(id))
@@ -22,6 +23,8 @@ for _, cid in ipairs(redis.call('SMEMBERS', k_ticket_complaints(id))) do
   end
 end
 local rating = redis.call('HGET', k_rating(id), 'rating')
+local emergency = emergency_state()
 return reply({ticket = public_ticket(t), position = position(t), ended_ms = ended_ms,
   rating = rating and tonumber(rating) or cjson.null,
-  complaints = redis.call('SCARD', k_ticket_complaints(id)), filed = filed})
+  complaints = redis.call('SCARD', k_ticket_complaints(id)), filed = filed,
+  emergency = emergency})

@@ -51,6 +51,8 @@ def schemas() -> dict[str, Schema]:
                 ),
                 "expires_at": nullable({**iso_time, "description": "When the page of a finished ticket expires; "
                                         "null while it does not (not finished, or a complaint awaits its answer)."}),
+                "emergency": {"anyOf": [ref("Emergency"), {"type": "null"}],
+                              "description": "The branch's emergency state, shown to the holder; null normally."},
             }
         ),
         "FiledComplaint": obj(
