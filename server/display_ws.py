@@ -233,6 +233,20 @@ def _asset_version() -> str:
     return digest.hexdigest()[:12]
 
 
+#: How often a display announces an emergency state again while it lasts (``?emergency_repeat_s=``
+#: changes it on one screen, within the bounds below).
+EMERGENCY_REPEAT_S = 180
+EMERGENCY_REPEAT_BOUNDS_S = (5, 3600)
+
+
+def _repeat_s(query: QueryParams) -> int:
+    raw = query.get("emergency_repeat_s", "")
+    if not raw.isdigit():
+        return EMERGENCY_REPEAT_S
+    low, high = EMERGENCY_REPEAT_BOUNDS_S
+    return min(high, max(low, int(raw)))
+
+
 def _selection(query: QueryParams, name: str, known: list[str]) -> list[str] | None:
     """The ids listed in ``?name=a,b`` that exist, in configured order; None for no selection."""
     raw = query.get(name, "")
@@ -269,6 +283,9 @@ def page_config(branch: Branch, query: QueryParams) -> dict[str, Any]:
         "socket": f"/ws/branches/{branch.id}/display",
         "silence_s": 10,
         "texts": section("display."),
+        # The words of each kind of emergency state ("title.evacuation" ...), and how often it is announced.
+        "emergency": section("emergency."),
+        "emergency_repeat_s": _repeat_s(query),
     }  # fmt: skip
 
 

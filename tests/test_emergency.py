@@ -6,25 +6,15 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
 import pytest
 
 from tests.conftest import Api
 from tests.display.conftest import display
+from tests.emergency import EMERGENCY, end, start
 from tests.kiosk.conftest import kiosk_socket_url, socket
 from tests.servers import ServerProcess
 
 pytestmark = pytest.mark.redis
-
-EMERGENCY = "/api/branches/main/emergency"
-
-
-def start(api: Api, token: str, **body: str) -> httpx.Response:
-    return api.http.post(EMERGENCY, json=body, headers=api.auth(token))
-
-
-def end(api: Api, token: str) -> httpx.Response:
-    return api.http.delete(EMERGENCY, headers=api.auth(token))
 
 
 async def test_an_emergency_reaches_every_screen_stops_tickets_and_ends(server: ServerProcess, api: Api) -> None:
@@ -87,9 +77,7 @@ async def test_an_emergency_reaches_every_screen_stops_tickets_and_ends(server: 
     assert ("emergency_ended", "system_fault") in mine
 
 
-async def test_only_managers_and_admins_may_and_bad_input_changes_nothing(
-    server: ServerProcess, api: Api
-) -> None:
+async def test_only_managers_and_admins_may_and_bad_input_changes_nothing(server: ServerProcess, api: Api) -> None:
     staff = api.user("clerk", "staff", ["1"])
     assert start(api, staff, kind="closure").status_code == 403
     assert end(api, staff).status_code == 403

@@ -4,7 +4,10 @@
 //
 // For tests and diagnostics the page exposes:
 //   window.nextupLoadId         set once per page load (a reload changes it)
-//   window.nextupAnnouncements  every call to announce, in arrival order: {zh, en, number, counter, at}
+//   window.nextupAnnouncements  everything to announce, in arrival order: {zh, en, number, counter, at, kind};
+//                               kind "call", "recall", "notice" (an emergency notice), "emergency" (the
+//                               emergency state, emergency.js) or "resumed" (its end); number and
+//                               counter are null but for calls
 //   window.nextupSpeaking       the announcement now being made, or null
 //   window.nextupHighlights     every highlight shown, in order: {number, counter, at, kind}
 //   window.nextupDisplay        {seq, connected, connects, snapshots, events}
@@ -44,6 +47,15 @@
   const shownServices = new Set(config.services.map((s) => s.id));
   const speakZh = config.lang !== "en";
   const speakEn = config.lang !== "zh";
+  // The branch's emergency state: a full-screen overlay (emergency.js); no call is announced meanwhile.
+  const emergency = NextUpDisplayEmergency({
+    texts: config.emergency,
+    text,
+    showZh: speakZh,
+    showEn: speakEn,
+    repeatMs: config.emergency_repeat_s * 1000,
+    announce: announceSpoken,
+  });
 
   // A text of the catalogue (config.texts: key -> {zh, en}) in one language, placeholders filled.
   function text(lang, key, values) {
@@ -81,6 +93,7 @@
     for (const s of state.services || []) waiting.set(s.id, s.waiting || 0);
     recent = collapseRecalls((state.recent_calls || []).filter((c) => callShown(c.counter, c.service)));
     if (state.notice) showNotice(state.notice);
+    followEmergency(state.emergency || null);
     status.snapshots += 1;
     document.body.dataset.synced = "true";
     render();
@@ -149,6 +162,12 @@
         showNotice(message);
         if (message.emergency) announceNotice(message);
         break;
+      case "emergency_started":
+        followEmergency(message.emergency);
+        break;
+      case "emergency_ended":
+        followEmergency(null);
+        break;
       case "config_changed":
         // Counters, services or names may have changed: reload the page once nothing is being announced.
         reloadPending = true;
@@ -164,6 +183,13 @@
   let reloadPending = false;
   function reloadWhenIdle() {
     if (reloadPending && !moment) setTimeout(() => window.location.reload(), 2000);
+  }
+
+  function followEmergency(next) {
+    // The board kept following the calls under the overlay: the newest is in the panel again, still
+    // (while "resumed" is said, not over a call still being highlighted).
+    const calling = moment && moment.counter !== null;
+    if (emergency.follow(next) === "ended" && recent.length && !calling) showSpotlight(recent[0], false);
   }
 
   function call(message) {
@@ -321,6 +347,8 @@
   }
 
   function announce(number, counter, at, kind) {
+    // During an emergency state the overlay covers the board: a call is shown there, not announced.
+    if (emergency.active) return;
     const texts = announcementTexts(number, counter);
     const item = { zh: texts.zh, en: texts.en, number, counter, at, kind };
     window.nextupAnnouncements.push(item);
@@ -331,15 +359,22 @@
   // An emergency notice is announced like a call (chime, then spoken), in its turn among the calls.
   function announceNotice(notice) {
     if (!notice.text_zh && !notice.text_en) return;
-    const item = {
+    announceSpoken({
       zh: text("zh", "emergency_announcement", { text: notice.text_zh || notice.text_en }),
       en: text("en", "emergency_announcement", { text: notice.text_en || notice.text_zh }),
-      number: null,
-      counter: null,
-      at: notice.at || new Date().toISOString(),
+      at: notice.at,
       kind: "notice",
-    };
+    });
+  }
+
+  // Words announced without a highlight (chime, then spoken): an emergency notice, or the emergency
+  // state and its end. The emergency state goes before everything still waiting to be announced,
+  // which it makes moot (the calls, an earlier announcement of itself); the one being spoken ends first.
+  function announceSpoken(words) {
+    const at = words.at || new Date().toISOString();
+    const item = { zh: words.zh, en: words.en, number: null, counter: null, at, kind: words.kind };
     window.nextupAnnouncements.push(item);
+    if (item.kind === "emergency") moments.length = 0;
     moments.push(item);
     if (!moment) nextMoment();
   }
@@ -358,8 +393,8 @@
       return;
     }
     const item = moment;
-    if (item.kind === "notice") {
-      // The banner already shows it: only the chime and the voice, then the next moment.
+    if (item.counter === null) {
+      // The banner (or the overlay) already shows it: only the chime and the voice, then the next moment.
       document.getElementById("spotlight").dataset.active = "false";
       try {
         await chime();

@@ -76,6 +76,7 @@ def test_both_languages_have_the_same_placeholders() -> None:
         (["server/web/templates/phone.html"], r'data-text="([a-z_.]+)"|\bt\[\'([a-z_.]+)\'\]', "phone."),
         (["display/static/display.js"], r'\btext\("(?:zh|en)", "([a-z_.]+)"[,)]', "display."),
         (["display/static/display.js"], r'setConnection\("\w+", "([a-z_.]+)"\)', "display."),
+        (["display/static/emergency.js"], r'\btext\((?:lang|"zh"|"en"), "([a-z_.]+)"[,)]', "display."),
         (["display/templates/display.html"], r"\btexts\['([a-z_.]+)'\]", "display."),
         (["display/templates/pairing.html"], r"\btexts\['([a-z_.]+)'\]", "display.pairing."),
         (["display/static/pairing.js"], r'\bshow\("([a-z_.]+)"\)', "display.pairing."),
