@@ -75,11 +75,9 @@ def create_app(kiosk: Kiosk, *, run_kiosk: bool = True) -> Starlette:
 
     async def page(request: Request) -> Response:
         texts = section("kiosk.")
-        html = (
-            _templates()
-            .get_template("kiosk.html")
-            .render(config={"idle_s": kiosk.config.idle_s, "texts": texts}, texts=texts, version=_asset_version())
-        )
+        # The words of each kind of emergency state ("title.evacuation" ...), shown while one is in force.
+        config = {"idle_s": kiosk.config.idle_s, "texts": texts, "emergency": section("emergency.")}
+        html = _templates().get_template("kiosk.html").render(config=config, texts=texts, version=_asset_version())
         return HTMLResponse(html, headers=_PAGE_HEADERS)
 
     async def page_socket(websocket: WebSocket) -> None:

@@ -8,7 +8,9 @@ Messages to the page (JSON, ``type``):
 
 - ``state``: ``{online, last_close, pairing, branch: {id, name_zh, name_en} | null, services: [...],
   allow_priority, printer: {online, paper_out, paper_near_end, cover_open, error, available},
-  idle_s}``; ``services`` as the server sends them (``server.kiosk_ws``). ``pairing`` is null once
+  idle_s, emergency}``; ``services`` as the server sends them (``server.kiosk_ws``), ``emergency`` the
+  branch's emergency state from the same message (null, or ``{kind, text_zh, text_en, since}``: the
+  page then shows why no ticket is issued). ``pairing`` is null once
   the kiosk has a token, else ``{state: asking|waiting|error, code, expires_in, detail}``: the page
   shows the code for an administrator instead of the service buttons.
 - ``issued``: ``{request_id, ticket: {number, service, name_zh, name_en, priority, ahead,
@@ -198,6 +200,7 @@ class Kiosk:
             "branch": {k: branch.get(k) for k in ("id", "name_zh", "name_en")} if branch else None,
             "services": services.get("services", []),
             "allow_priority": bool(services.get("allow_priority")),
+            "emergency": services.get("emergency"),
             "printer": printer.as_json(),
             "idle_s": self.config.idle_s,
         }

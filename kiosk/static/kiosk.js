@@ -115,6 +115,41 @@
     $("offline").hidden = !(offline && body.dataset.screen === "start" && !pairing);
     // For the technician: why the server turned the kiosk away (a bad token, say), if it did.
     $("offline-reason").textContent = socketOpen ? state.last_close || "" : "";
+    renderEmergency(offline || Boolean(pairing));
+  }
+
+  // The branch's emergency state: the services and the priority toggle cannot be used, and a panel
+  // says why in both languages (the kind's words, then the manager's own). A number on screen stays.
+  function renderEmergency(covered) {
+    const emergency = socketOpen ? state.emergency || null : null;
+    body.dataset.emergency = emergency ? emergency.kind : "";
+    $("priority").disabled = Boolean(emergency);
+    const screen = body.dataset.screen;
+    $("emergency").hidden = !emergency || covered || screen === "ticket" || screen === "busy";
+    if (!emergency) return;
+    for (const lang of ["zh", "en"]) {
+      const words = (key) => (config.emergency[key + "." + emergency.kind] || {})[lang] || "";
+      for (const key of ["title", "no_tickets", "says"]) {
+        $("emergency-" + key.replace("_", "-") + "-" + lang).textContent = words(key);
+      }
+      const own = emergency["text_" + lang] || "";
+      $("emergency-own-" + lang).textContent = own;
+      $("emergency-own-" + lang).hidden = !own;
+    }
+    fitEmergency();
+  }
+
+  // The largest text at which the whole panel is on screen, as fitServices does for the buttons.
+  function fitEmergency() {
+    const panel = $("emergency");
+    if (panel.hidden) return;
+    const overflowing = () => panel.scrollHeight > panel.clientHeight + 1 || panel.scrollWidth > panel.clientWidth + 1;
+    let scale = 1;
+    panel.style.setProperty("--text-scale", String(scale));
+    while (scale > 0.3 && overflowing()) {
+      scale -= 0.05;
+      panel.style.setProperty("--text-scale", scale.toFixed(2));
+    }
   }
 
   // Not paired yet (or the server refused the stored credential): the code for an administrator
@@ -211,7 +246,7 @@
   // ---- Issuing ---------------------------------------------------------------------------
 
   function tap(serviceId) {
-    if (pending || !socketOpen || !state.online || state.pairing) return;
+    if (pending || !socketOpen || !state.online || state.pairing || state.emergency) return;
     pending = true;
     for (const entry of buttons.values()) entry.button.disabled = true;
     show("busy");
@@ -319,6 +354,7 @@
   });
 
   window.addEventListener("resize", fitServices);
+  window.addEventListener("resize", fitEmergency);
 
   show("start");
   render();

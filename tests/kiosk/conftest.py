@@ -93,6 +93,21 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+@pytest.fixture
+def screen(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """Factory: a fresh kiosk-sized tab (``size`` as (width, height))."""
+    contexts = []
+
+    def make(size: tuple[int, int]) -> Page:
+        context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
 def open_kiosk(page: Page, url: str) -> Page:
     """Open the kiosk page and wait until it is connected to its server."""
     page.goto(url + "/")

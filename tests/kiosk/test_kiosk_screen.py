@@ -4,7 +4,7 @@ large enough to touch, the priority toggle, and the words shown when no counter 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,21 +44,6 @@ MEASURE = """() => {
           scrolls: document.documentElement.scrollHeight > innerHeight
             || document.documentElement.scrollWidth > innerWidth};
 }"""
-
-
-@pytest.fixture
-def screen(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """Factory: a fresh kiosk-sized tab (``size`` as (width, height))."""
-    contexts = []
-
-    def make(size: tuple[int, int]) -> Page:
-        context = browser.new_context(viewport={"width": size[0], "height": size[1]})
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def open_demo_kiosk(page: Page, server: ServerProcess, lang: str = "zh") -> Page:
