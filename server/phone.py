@@ -122,9 +122,7 @@ class TicketView:
 
 
 def gone(ticket: Json) -> ApiError:
-    return ApiError(
-        410, "gone", f"The page of ticket {ticket['number']} has expired", state=ticket["status"]
-    )
+    return ApiError(410, "gone", f"The page of ticket {ticket['number']} has expired", state=ticket["status"])
 
 
 async def read_view(store: QueueStore, settings: PhoneSettings, ticket_id: str) -> TicketView:
@@ -266,7 +264,6 @@ class PhoneConnection:
             self.view = view
 
 
-
 async def ticket_socket(websocket: WebSocket) -> None:
     ctx: Context = websocket.app.state.nextup
     fanout = ctx.fanout
@@ -349,6 +346,7 @@ async def _wait_for_change(request: Request, subscription: Subscription, view: T
 
 # ---- The page ----------------------------------------------------------------------------------------
 
+
 def error_page(request: Request, status: int, headers: Mapping[str, str] | None = None) -> Response:
     """A plain sentence for a page that cannot be shown: in the phone's language, then the other."""
     key = {404: "error.not_found", 410: "error.gone", 429: "error.rate_limited"}.get(status, "error.failed")
@@ -388,6 +386,8 @@ def page_config(store: QueueStore, settings: PhoneSettings, view: TicketView, la
         "answer_target_h": f"{settings.complaint_answer_target_h:g}",
         "phone_days": f"{settings.complaint_phone_days:g}",
         "texts": section("phone."),
+        # The words of each kind of emergency state ("title.evacuation" ...), for its banner.
+        "emergency": section("emergency."),
     }
 
 

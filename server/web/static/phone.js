@@ -9,7 +9,7 @@
 //
 // For tests and diagnostics the page exposes window.nextupPhone:
 //   {transport: "ws"|"poll", connected, connects, messages, version, status,
-//    alerts: [{counter, calls, at}], vibrations, beeps, ended: null|404|410}
+//    alerts: [{counter, calls, at}], emergencies: [{kind, at}], vibrations, beeps, ended: null|404|410}
 (function () {
   "use strict";
 
@@ -31,6 +31,7 @@
     version: null,
     status: null,
     alerts: [],
+    emergencies: [],
     vibrations: 0,
     beeps: 0,
     ended: null,
@@ -40,6 +41,7 @@
   let lang = config.lang;
   let message = config.first; // the last ticket message applied
   let lastAlert = callKey(message.ticket); // the call already alerted: "counter:calls"
+  let lastEmergency = message.emergency ? message.emergency.since : null; // the emergency state already alerted
   let stopped = false; // the ticket is unknown or its page expired: nothing more to follow
   const retry = NextUpSocket.backoff(500, 8000);
   let wsStrikes = 0;
@@ -147,7 +149,11 @@
     $("status").textContent = text("status." + ticket.status);
 
     const waiting = ticket.status === "waiting";
+    const called = ticket.status === "called";
+    // An emergency state pauses the hall: no wait is promised meanwhile.
+    const emergency = renderEmergency(message.emergency, waiting || called);
     show("waiting", waiting && !stopped);
+    show("wait", !emergency);
     if (waiting) {
       const ahead = ticket.ahead || 0;
       $("ahead").textContent = ahead === 0 ? text("ahead.none") : ahead === 1 ? text("ahead.one") : text("ahead", { n: ahead });
@@ -159,7 +165,6 @@
         : ahead === 0 || seconds < 60 ? text("wait.soon") : text("wait", { minutes: Math.round(seconds / 60) });
     }
 
-    const called = ticket.status === "called";
     show("called", called);
     if (called) {
       $("go").textContent = text("called", { counter: counterName(ticket.counter) });
@@ -196,6 +201,21 @@
       : ticket.number + " · " + text("title");
   }
 
+  // The branch's emergency state, told to a ticket still waiting or called: the kind's title and words
+  // in the page's language, then the manager's own (those of the other language if none in this one).
+  function renderEmergency(emergency, inLine) {
+    const told = Boolean(emergency) && inLine && !stopped;
+    show("emergency", told);
+    if (!told) return false;
+    const words = (key) => (config.emergency[key + "." + emergency.kind] || {})[lang] || "";
+    $("emergency-title").textContent = words("title");
+    $("emergency-says").textContent = words("says");
+    const own = (lang === "zh" ? emergency.text_zh || emergency.text_en : emergency.text_en || emergency.text_zh) || "";
+    $("emergency-own").textContent = own;
+    show("emergency-own", Boolean(own));
+    return true;
+  }
+
   function say(key, values) {
     notice = key ? { key: key, values: values || {} } : null;
     render();
@@ -207,6 +227,12 @@
     message = next;
     const key = callKey(next.ticket);
     if (key && key !== lastAlert) announceCall(next.ticket);
+    const emergency = next.emergency;
+    if (emergency && emergency.since !== lastEmergency && ["waiting", "called"].includes(next.ticket.status)) {
+      phone.emergencies.push({ kind: emergency.kind, at: Date.now() });
+      alertHolder();
+    }
+    lastEmergency = emergency ? emergency.since : null;
     lastAlert = key;
     render();
   }
@@ -222,6 +248,11 @@
 
   function announceCall(ticket) {
     phone.alerts.push({ counter: ticket.counter, calls: ticket.calls, at: Date.now() });
+    alertHolder();
+  }
+
+  // Vibration and a beep: the holder's call, or an emergency state starting while they wait.
+  function alertHolder() {
     if (typeof navigator.vibrate === "function") {
       try {
         navigator.vibrate([400, 150, 400, 150, 400]);
