@@ -38,19 +38,21 @@ TABLE_PARTS = ("branch", "hours")
 
 
 def change_summary(before: dict[str, Any], after: dict[str, Any], part: str, item: str | None) -> dict[str, Any]:
-    """What a configuration change did, for its audit entry: ``{"part", "id", "change", "fields"}``.
+    """What a configuration change did, for its audit entry: ``{"part", "change", "fields"}``, and
+    for a service or counter its ``id``, ``name_zh`` and ``name_en``.
 
     ``change`` is ``added``, ``changed`` or ``deleted``; ``fields`` the names of the fields whose
     value differs, left out when there are none (an addition, a deletion, a save that changed
-    nothing: the Lua JSON encoder would write an empty list as ``{}``); ``id`` only for an item."""
+    nothing: the Lua JSON encoder would write an empty list as ``{}``)."""
     if part in TABLE_PARTS:
         old, new = before[part], after[part]
     else:
         old, new = ({e["id"]: e for e in data[ITEM_PARTS[part]]}.get(item) for data in (before, after))
     change = "added" if old is None else "deleted" if new is None else "changed"
     summary: dict[str, Any] = {"part": part, "change": change}
-    if item is not None:
-        summary["id"] = item
+    if item is not None:  # with its names, which a deleted item no longer has anywhere else
+        named = new or old or {}
+        summary.update(id=item, name_zh=named.get("name_zh", ""), name_en=named.get("name_en", ""))
     if old is not None and new is not None:
         fields = sorted(k for k in {*old, *new} if old.get(k) != new.get(k))
         if fields:

@@ -48,7 +48,10 @@
 
   function configText(details, names) {
     if (!details.part || !has("admin.audit.part." + details.part)) return t("admin.audit.not_recorded");
-    const name = details.part === "service" ? names.service(details.id, true) : names.counter(details.id);
+    // The names the entry recorded (a deleted item has no other), else today's.
+    const recorded = details.name_zh || details.name_en ? N.nameOf(details) : "";
+    const name = details.part === "service" ? [details.id, recorded || names.service(details.id)].join(" ")
+      : recorded || names.counter(details.id);
     const what = t("admin.audit.part." + details.part, { name: name });
     const fields = details.fields || [];
     if (details.change === "changed" && !fields.length) return t("admin.audit.change.unchanged", { what: what });
