@@ -10,8 +10,6 @@
   const t = N.t;
   const el = N.el;
   const PEOPLE = ["admin", "manager", "staff"];
-  // A printer's conditions, worst first, as the catalogue names them (admin.printer.*).
-  const PRINTER_PROBLEMS = ["paper_out", "cover_open", "error", "paper_near_end"];
 
   function roleWord(role) {
     return Object.prototype.hasOwnProperty.call(N.config.texts, "role." + role) ? t("role." + role) : t("role.other");
@@ -54,10 +52,18 @@
     if (device.account && device.account.disabled) return [t("admin.device.disabled")];
     if (!device.record) return [t("admin.device.never")];
     if (!device.online) return [t("admin.device.silent", { age: age(device.record.heartbeat_age_s) })];
-    const printer = device.record.printer;
-    if (!printer) return [t("admin.device.ok")];
-    const found = printer.online ? PRINTER_PROBLEMS.filter((name) => printer[name]) : ["offline"];
+    const found = device.record.printer ? printerProblems(device.record.printer) : [];
     return found.length ? found.map((name) => t("admin.printer." + name)) : [t("admin.device.ok")];
+  }
+
+  // A kiosk printer's conditions (admin.printer.*), worst first. Its error text is the printer
+  // driver's English; it is only named as a fault when no condition explains it.
+  function printerProblems(printer) {
+    if (!printer.online) return ["offline"];
+    const found = ["paper_out", "cover_open"].filter((name) => printer[name]);
+    if (!found.length && printer.error) found.push("error");
+    if (printer.paper_near_end && !printer.paper_out) found.push("paper_near_end");
+    return found;
   }
 
   function heartbeat(record) {
