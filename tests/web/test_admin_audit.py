@@ -12,6 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
+from server.events import EventType
+from server.feedback import ComplaintState
+from server.web.i18n import CATALOGUE
 from tests.conftest import Api
 from tests.web.conftest import log_in
 
@@ -49,6 +52,15 @@ def busy_morning(api: Api) -> dict[str, Any]:
     )  # fmt: skip
     assert changed.status_code == 200, changed.text
     return {"ticket_ids": [t["id"] for t in tickets]}
+
+
+def test_every_action_the_log_can_hold_has_words_in_both_languages() -> None:
+    """Each event, complaint change and account change has its admin.audit.action text: none shows as a code."""
+    actions = {e.value for e in EventType if e != EventType.SNAPSHOT}
+    actions |= {f"complaint_{state.value}" for state in ComplaintState}
+    actions |= {"user_created", "user_changed", "device_paired"}
+    missing = sorted(a for a in actions if f"admin.audit.action.{a}" not in CATALOGUE)
+    assert missing == []
 
 
 def audit(api: Api) -> list[dict[str, Any]]:
