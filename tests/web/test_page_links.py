@@ -53,6 +53,10 @@ def test_each_page_links_to_the_pages_the_role_may_open(
         assert links.all_inner_texts() == [translate(LINK_TEXT[p], lang) for p in pages]
         expect(page.locator('#pages a[aria-current="page"]')).to_have_attribute("href", path)
         assert elsewhere.count() == len(pages)  # no other link to a staff page anywhere
+        # One row at 1366x768: the links cost the counter workstation no height.
+        nav, logout = links.first.bounding_box(), page.locator("#logout").bounding_box()
+        assert nav is not None and logout is not None
+        assert logout["y"] < nav["y"] + nav["height"] and nav["y"] < logout["y"] + logout["height"]
     for path in pages[1:] + pages[:1]:
         with page.expect_navigation() as opened:
             page.click(f'#pages a[href="{path}"]') if len(pages) > 1 else page.goto(f"{api.url}{path}")
