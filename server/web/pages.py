@@ -68,7 +68,9 @@ async def not_found_or_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     wants_page = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith(_API_PATHS)
     if exc.status_code == 404 and wants_page:
-        return render(request, "not_found.html", {}, status=404)
+        # Someone logged in is offered their own pages (the top bar's links), anyone else the usual ones.
+        identity = await session_identity(request, context(request))
+        return render(request, "not_found.html", {"identity": identity} if identity else {}, status=404)
     return await http_exception_handler(request, exc)
 
 

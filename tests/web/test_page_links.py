@@ -62,3 +62,18 @@ def test_each_page_links_to_the_pages_the_role_may_open(
             page.click(f'#pages a[href="{path}"]') if len(pages) > 1 else page.goto(f"{api.url}{path}")
         assert opened.value is not None and opened.value.status == 200
         assert urlsplit(page.url).path == path  # not sent elsewhere (a 303) nor refused (403)
+
+
+@pytest.mark.parametrize("role", ["staff", "manager"])
+def test_a_mistyped_address_offers_the_readers_own_pages(
+    api: Api, new_context: Callable[..., BrowserContext], role: str
+) -> None:
+    """Logged in, the page for a mistyped address lists the pages this person may open, and only those."""
+    username, counters = ACCOUNTS[role]
+    api.user(username, role, counters)
+    page = new_context().new_page()
+    log_in(page, api.url, username, path=PAGES[role][0])
+    response = page.goto(f"{api.url}/dashbaord")
+    assert response is not None and response.status == 404
+    offered = page.locator("main a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert offered == PAGES[role]
