@@ -108,6 +108,7 @@
       return t("admin.audit.paused", { counter: names.counter(d.counter), reason: d.reason });
     }
     if (action.startsWith("counter_")) return names.counter(d.counter);
+    if (action.startsWith("emergency_")) return has("emergency.title." + d.kind) ? t("emergency.title." + d.kind) : "";
     if (action === "notice_posted") return noticeText(d);
     if (action === "config_changed") return configText(d, names);
     if (action.startsWith("complaint_")) {
