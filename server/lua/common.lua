@@ -46,13 +46,15 @@ local function audit(action, details)
   end
 end
 
-local function emit(event_type, payload)
+-- `audit_extra`: what the audit entry says beyond the payload's counter, ticket and reason (a
+-- notice's texts, what a configuration change was about); not part of the event.
+local function emit(event_type, payload, audit_extra)
   local details = {counter = payload.counter}
   if payload.ticket then details.number = payload.ticket.number; details.ticket = payload.ticket.id end
   if payload.reason then details.reason = payload.reason end
+  if payload.from_service then details.from_service = payload.from_service end
   if payload.to_service then details.to_service = payload.to_service end
-  if type(payload.emergency) == 'table' then details.kind = payload.emergency.kind end
-  if payload.kind then details.kind = payload.kind end
+  for name, value in pairs(audit_extra or {}) do details[name] = value end
   audit(event_type, details)
   payload.type = event_type
   payload.branch = BRANCH
@@ -152,11 +154,12 @@ local function sync_counters(counters)
 end
 
 -- Store a new branch configuration (TOML-shaped JSON), tell every process, record the event.
-local function store_config(json, source, channel)
+-- `summary`: what the change was about, for the audit log (server/branch_config.py change_summary).
+local function store_config(json, source, channel, summary)
   local version = redis.call('HINCRBY', k_config(), 'version', 1)
   redis.call('HSET', k_config(), 'json', json)
   sync_counters(cjson.decode(json).counters)
   redis.call('PUBLISH', channel, version)
-  local seq = emit('config_changed', {source = source, version = version})
+  local seq = emit('config_changed', {source = source, version = version}, summary)
   return version, seq
 end

@@ -6,7 +6,7 @@ if action == 'start' then
   redis.call('HSET', k_emergency(), 'kind', kind, 'text_zh', text_zh, 'text_en', text_en, 'since', NOW_ISO,
     'by', ACTOR)
   local emergency = {kind = kind, text_zh = text_zh, text_en = text_en, since = NOW_ISO}
-  local seq = emit('emergency_started', {emergency = emergency})
+  local seq = emit('emergency_started', {emergency = emergency}, {kind = kind})
   return reply({emergency = emergency, seq = seq})
 end
 if redis.call('EXISTS', k_emergency()) == 0 then
@@ -14,5 +14,5 @@ if redis.call('EXISTS', k_emergency()) == 0 then
 end
 local was = redis.call('HGET', k_emergency(), 'kind')
 redis.call('DEL', k_emergency())
-local seq = emit('emergency_ended', {kind = was})
+local seq = emit('emergency_ended', {kind = was}, {kind = was})
 return reply({emergency = cjson.null, seq = seq})

@@ -423,7 +423,8 @@ def admin_schemas(branch: Branch | None) -> dict[str, Schema]:
                             "source": {"type": "string", "description": "The client's network address."},
                             "action": {"type": "string"},
                             "at": {"type": "string", "format": "date-time"},
-                            "details": {"type": "object"},
+                            "details": {"type": "object", "description": "What the action concerns; its fields by "
+                                        "action are listed in docs/api.md (GET .../audit)."},
                         }
                     ),
                     "description": "Newest first.",
