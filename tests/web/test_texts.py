@@ -67,7 +67,8 @@ def test_both_languages_have_the_same_placeholders() -> None:
     ("files", "pattern", "prefix"),
     [
         (["server/web/static/common.js", "server/web/static/counter.js", "server/web/static/admin.js",
-          "server/web/static/dashboard.js", "server/web/static/complaints.js"], r'\bt\("([a-z_.]+)"[,)]', ""),
+          "server/web/static/dashboard.js", "server/web/static/complaints.js",
+          "server/web/static/admin_emergency.js"], r'\bt\("([a-z_.]+)"[,)]', ""),
         (["server/web/templates/base.html", "server/web/templates/login.html", "server/web/templates/counter.html",
           "server/web/templates/admin.html", "server/web/templates/dashboard.html",
           "server/web/templates/complaints.html", "server/web/templates/forbidden.html"],

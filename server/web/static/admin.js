@@ -404,6 +404,7 @@
     })));
     $("overview-notice").textContent = noticeText(state.notice);
     $("notice-current").textContent = noticeText(state.notice);
+    window.NextUpEmergencyControl.render(state);
     const select = $("reactivate-counter");
     const chosen = select.value;
     select.replaceChildren(...state.counters.map((c) => el("option", { value: c.id, text: N.nameOf(c) })));
@@ -429,6 +430,7 @@
   bindConfigForms();
   bindAccountForms();
   bindNoticeForms();
+  window.NextUpEmergencyControl.bind();
   showSection();
   loadConfig().then(loadUsers);
   live.socket = N.liveSocket({}, show, (code, reason) => N.say(reason || String(code), "error"));
