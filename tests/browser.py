@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -28,3 +28,15 @@ def chromium(*extra_args: str) -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def covered_by(page: Page, selector: str, cover: str) -> bool:
+    """Whether what is painted at the middle of ``selector``'s box belongs to ``cover`` (a tap there lands on it)."""
+    covered: bool = page.eval_on_selector(
+        selector,
+        "(el, cover) => { const r = el.getBoundingClientRect();"
+        " const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);"
+        " return Boolean(top && top.closest(cover)); }",
+        cover,
+    )
+    return covered

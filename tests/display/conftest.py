@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 import redis
+from playwright.sync_api import Browser
 from websockets.asyncio.client import ClientConnection, connect
 
 from server import keys
+from tests.browser import chromium
 from tests.conftest import Api
 from tests.servers import ServerProcess
 
@@ -71,6 +73,13 @@ async def display(
 ) -> AsyncIterator[DisplayClient]:
     async with connect(socket_url(server, token, since, branch), **options) as ws:
         yield DisplayClient(ws)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Chromium as a hall TV runs it: sound without a click first."""
+    with chromium("--autoplay-policy=no-user-gesture-required") as launched:
+        yield launched
 
 
 @pytest.fixture

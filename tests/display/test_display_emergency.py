@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import chromium
+from tests.browser import covered_by
 from tests.conftest import Api
 from tests.display.conftest import call_next, post_notice
 from tests.display.test_display_legibility import (
@@ -40,12 +40,6 @@ SAYS_EN = "Please stay calm, follow the staff and leave the hall by the nearest 
 REPEAT = "&emergency_repeat_s=5"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium("--autoplay-policy=no-user-gesture-required") as launched:
-        yield launched
-
-
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     tab = screen(browser)
@@ -59,14 +53,8 @@ def announced(page: Page, kind: str | None = None) -> list[dict[str, Any]]:
 
 
 def on_top(page: Page, selector: str) -> bool:
-    """Whether what is painted at the middle of ``selector``'s box belongs to the emergency overlay."""
-    covered: bool = page.eval_on_selector(
-        selector,
-        "el => { const r = el.getBoundingClientRect();"
-        " const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);"
-        " return Boolean(top && top.closest('#emergency')); }",
-    )
-    return covered
+    """Whether the emergency overlay is what is painted over ``selector``."""
+    return covered_by(page, selector, "#emergency")
 
 
 def overlay_text(page: Page) -> str:

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import chromium
 from tests.conftest import Api
 from tests.display.conftest import call_next, post_notice
 from tests.servers import ServerProcess
@@ -112,12 +111,6 @@ def luminance(rgb: list[float]) -> float:
 def contrast(a: list[float], b: list[float]) -> float:
     light, dark = sorted((luminance(a), luminance(b)), reverse=True)
     return (light + 0.05) / (dark + 0.05)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium("--autoplay-policy=no-user-gesture-required") as launched:
-        yield launched
 
 
 def screen(browser: Browser, width: int = 1920, height: int = 1080) -> Page:

@@ -10,7 +10,6 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import chromium
 from tests.conftest import Api
 from tests.display.conftest import call_next, finish, post_notice
 from tests.servers import ROOT, ServerProcess
@@ -18,13 +17,6 @@ from tests.servers import ROOT, ServerProcess
 pytestmark = [pytest.mark.redis, pytest.mark.browser]
 
 DOCS = ROOT / "docs"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # What a hall TV runs with: sound without a click first.
-    with chromium("--autoplay-policy=no-user-gesture-required") as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser import covered_by
 from tests.conftest import Api
 from tests.emergency import end_emergency, start_emergency
 from tests.kiosk.conftest import tap
@@ -46,17 +47,6 @@ def panel_text(page: Page) -> list[str]:
     return shown
 
 
-def covered_by_panel(page: Page, selector: str) -> bool:
-    """Whether a tap at the middle of ``selector`` lands on the emergency panel."""
-    covered: bool = page.eval_on_selector(
-        selector,
-        "el => { const r = el.getBoundingClientRect();"
-        " const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);"
-        " return Boolean(top && top.closest('#emergency')); }",
-    )
-    return covered
-
-
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("size", [PORTRAIT, LANDSCAPE], ids=["portrait", "landscape"])
 def test_an_emergency_stops_the_kiosk_with_words_and_its_end_lets_it_issue_again(
@@ -79,7 +69,7 @@ def test_an_emergency_stops_the_kiosk_with_words_and_its_end_lets_it_issue_again
     expect(page.locator("button.service:enabled")).to_have_count(0)
     expect(page.locator("#priority")).to_be_disabled()
     for selector in ("button.service[data-service=A]", "#priority"):
-        assert covered_by_panel(page, selector), selector
+        assert covered_by(page, selector, "#emergency"), selector
     box = page.locator("button.service[data-service=A]").bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
