@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from printer.emulator import PrinterEmulator
 from tests.conftest import Api
+from tests.display.conftest import post_notice
 from tests.kiosk.conftest import open_kiosk, tap
 from tests.kiosk.processes import InProcessKiosk
 from tests.phone.conftest import call_next, file_complaint, ok, serve, wait_live
@@ -126,8 +127,7 @@ def setting_the_scene(api: Api, kiosk_url: str) -> Hall:
     ok(api.counter_as(staff, "1", "take"))
     ok(api.counter_as(staff, "1", "call-next"))
     ok(api.counter("4", "pause", {"reason": "午休 Lunch break"}))
-    ok(api.http.post("/api/branches/main/notice", headers=api.auth(api.admin()),
-                     json={"text_zh": "今天下午三点后暂停办理外汇业务。", "text_en": "No foreign exchange after 3 pm today."}))  # fmt: skip
+    post_notice(api, "今天下午三点后暂停办理外汇业务。", "No foreign exchange after 3 pm today.")
     waiting = api.issue("C")
     return Hall(api, kiosk_url, api.user("tv1", "display"), waiting, called, finished, complained)
 
@@ -215,9 +215,7 @@ def test_every_admin_section(hall: Hall, context: Callable[..., BrowserContext],
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_complaints_page_and_its_close_dialog(
-    hall: Hall, context: Callable[..., BrowserContext], lang: str
-) -> None:
+def test_complaints_page_and_its_close_dialog(hall: Hall, context: Callable[..., BrowserContext], lang: str) -> None:
     """The complaints list with an open complaint, then the dialog that asks before closing it."""
     page = staff_page(context, hall, lang, "manager1", "/complaints")
     expect(page.locator("#complaints tbody tr")).to_have_count(1)
