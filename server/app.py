@@ -7,7 +7,6 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -45,6 +44,7 @@ from server.metrics.consumer import MetricsConsumer
 from server.metrics.estimate import WaitEstimator
 from server.phone_cipher import PhoneCipher
 from server.proxies import proxy_middleware
+from server.redis_connect import connect as connect_redis
 from server.sessions import Revocations
 from server.settings import Settings
 from server.socket_limit import SocketCap
@@ -64,12 +64,14 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Each component started registers its own stop on the stack: they stop in reverse order.
         async with contextlib.AsyncExitStack() as stack:
-            redis = Redis.from_url(redis_url, decode_responses=True, max_connections=256)
+            redis = connect_redis(redis_url, decode_responses=True, max_connections=256)
             stack.push_async_callback(redis.aclose)
             await migrations.check(redis)
             accounts = Accounts(redis)
             stack.callback(accounts.gate.close)
             store = QueueStore(redis, branch, clock or SystemClock())
+            if settings.redis_wait_replicas:
+                store.scripts.require_replicas(settings.redis_wait_replicas, settings.redis_wait_timeout_ms)
             config = BranchConfig(store)
             await config.seed(branch)
             await config.start_watching()

@@ -8,11 +8,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
-
 from server import migrations
 from server.data_dir import PRIVATE_UMASK
 from server.embedded_redis import command_redis_url
+from server.redis_connect import connect as connect_redis
 from server.settings import load_settings
 
 
@@ -26,7 +25,7 @@ def add_migrate_command(subparsers: Any) -> None:
 
 async def check_data_version(redis_url: str) -> None:
     """``migrations.check`` on its own connection: ``nextup serve`` runs it before it starts serving."""
-    redis = Redis.from_url(redis_url, decode_responses=True)
+    redis = connect_redis(redis_url, decode_responses=True)
     try:
         await migrations.check(redis)
     finally:
@@ -38,7 +37,7 @@ def migrate(args: argparse.Namespace) -> int:
     settings = load_settings(Path(args.data_dir) if args.data_dir else None)
 
     async def run(url: str) -> int:
-        redis = Redis.from_url(url, decode_responses=True)
+        redis = connect_redis(url, decode_responses=True)
         try:
             return await migrations.migrate(redis, settings)
         finally:

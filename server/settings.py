@@ -87,6 +87,8 @@ _NUMBERS = {
     "NEXTUP_KIOSK_TICKETS_PER_MINUTE": ("kiosk_tickets_per_minute", int),
     "NEXTUP_WS_MAX_MESSAGE_BYTES": ("ws_max_message_bytes", int),
     "NEXTUP_MAX_SOCKETS_PER_ADDRESS": ("max_sockets_per_address", int),
+    "NEXTUP_REDIS_WAIT_REPLICAS": ("redis_wait_replicas", int),
+    "NEXTUP_REDIS_WAIT_TIMEOUT_MS": ("redis_wait_timeout_ms", int),
 }
 
 
@@ -188,6 +190,11 @@ class Settings:
     #: Addresses or CIDR networks of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are
     #: believed (NEXTUP_TRUSTED_PROXIES, comma list); empty = none: the TCP peer is the client.
     trusted_proxies: tuple[str, ...] = ()
+    #: Replicas that must have a change (Redis WAIT) before it is acknowledged (NEXTUP_REDIS_WAIT_REPLICAS);
+    #: 0 = none. With 1 and a replica watched by Sentinel, a failover loses no acknowledged ticket.
+    redis_wait_replicas: int = 0
+    #: How long to wait for them, in ms (NEXTUP_REDIS_WAIT_TIMEOUT_MS); then the change is reported failed.
+    redis_wait_timeout_ms: int = 1000
 
 
 def load_settings(data_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
