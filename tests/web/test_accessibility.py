@@ -31,6 +31,9 @@ pytestmark = [pytest.mark.redis, pytest.mark.browser]
 AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
 LANGS = ["zh", "en"]
 LOCALES = {"zh": "zh-CN", "en": "en-US"}
+NOTICE = ("今天下午三点后暂停办理外汇业务。", "No foreign exchange after 3 pm today.")
+FIRE_ZH = "火警：请立即从最近的安全出口撤离。"
+FIRE_EN = "Fire alarm: leave now by the nearest exit."
 #: Failing nodes named per violation in a failure message; the rest are counted.
 SHOWN_NODES = 8
 
@@ -127,7 +130,7 @@ def setting_the_scene(api: Api, kiosk_url: str) -> Hall:
     ok(api.counter_as(staff, "1", "take"))
     ok(api.counter_as(staff, "1", "call-next"))
     ok(api.counter("4", "pause", {"reason": "午休 Lunch break"}))
-    post_notice(api, "今天下午三点后暂停办理外汇业务。", "No foreign exchange after 3 pm today.")
+    post_notice(api, *NOTICE)
     waiting = api.issue("C")
     return Hall(api, kiosk_url, api.user("tv1", "display"), waiting, called, finished, complained)
 
@@ -255,7 +258,7 @@ def test_phone_page_of_an_unknown_ticket(hall: Hall, context: Callable[..., Brow
 @pytest.mark.parametrize("lang", [*LANGS, "both"])
 def test_lobby_display(hall: Hall, context: Callable[..., BrowserContext], lang: str) -> None:
     """A paired display showing the hall (one language or both), the notice in its ticker; then a call
-    (a recall at counter 2) flashing."""
+    (a recall at counter 2) flashing; then an emergency notice."""
     page = context("zh", **TV).new_page()
     page.goto(f"{hall.url}/display/main?token={hall.display_token}" + ("" if lang == "both" else f"&lang={lang}"))
     expect(page.locator("body")).to_have_attribute("data-synced", "true")
@@ -264,6 +267,12 @@ def test_lobby_display(hall: Hall, context: Callable[..., BrowserContext], lang:
     ok(hall.api.counter("2", "recall"))
     expect(page.locator("#spotlight")).to_have_attribute("data-active", "true")
     assert_accessible(page, f"/display/main during a call ({lang})")
+    post_notice(hall.api, FIRE_ZH, FIRE_EN, emergency=True)
+    try:
+        expect(page.locator("#ticker")).to_have_attribute("data-emergency", "true")
+        assert_accessible(page, f"/display/main emergency notice ({lang})")
+    finally:
+        post_notice(hall.api, *NOTICE)
 
 
 @pytest.mark.parametrize("lang", LANGS)
