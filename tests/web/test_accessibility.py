@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from printer.emulator import PrinterEmulator
 from tests.conftest import Api
 from tests.display.conftest import post_notice
+from tests.emergency import end_emergency, start_emergency
 from tests.kiosk.conftest import open_kiosk, tap
 from tests.kiosk.processes import InProcessKiosk
 from tests.phone.conftest import call_next, file_complaint, ok, serve, wait_live
@@ -312,3 +313,34 @@ def test_not_found_and_forbidden_pages(hall: Hall, context: Callable[..., Browse
     response = device.goto(f"{hall.url}/counter?lang={lang}")
     assert response is not None and response.status == 403
     assert_accessible(device, f"forbidden ({lang})")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_screens_in_an_emergency_state(hall: Hall, context: Callable[..., BrowserContext], lang: str) -> None:
+    """The branch in an emergency state (docs/emergency.md): the display's overlay (one language and both),
+    the kiosk's panel, the phone's banner (waiting and called), and /admin's control with its dialog."""
+    start_emergency(hall.api, "evacuation", text_zh="请从东门离开，不要乘坐电梯。", text_en="Leave by the east door.")
+    try:
+        for query in (f"&lang={lang}", ""):
+            display = context(lang, **TV).new_page()
+            display.goto(f"{hall.url}/display/main?token={hall.display_token}{query}")
+            expect(display.locator("#emergency")).to_be_visible()
+            assert_accessible(display, f"/display/main emergency state ({query or 'both'})")
+        # The kiosk's panel is in both languages whatever its toggle (which it covers) says.
+        kiosk = open_kiosk(context(lang, **KIOSK).new_page(), hall.kiosk_url)
+        expect(kiosk.locator("#emergency")).to_be_visible()
+        assert_accessible(kiosk, f"kiosk emergency state ({lang})")
+        for ticket in (hall.waiting, hall.called):
+            phone = context(lang, **PHONE).new_page()
+            phone.goto(f"{hall.url}/t/{ticket['id']}?lang={lang}")
+            expect(phone.locator("#emergency")).to_be_visible()
+            assert_accessible(phone, f"/t/ emergency state ({ticket['status']}, {lang})")
+        admin = staff_page(context, hall, lang, "manager1", "/admin")
+        admin.click('.tabs a[data-tab="notices"]')
+        expect(admin.locator("#emergency-end")).to_be_visible()
+        assert_accessible(admin, f"/admin#notices emergency state ({lang})")
+        admin.click("#emergency-end")
+        expect(admin.locator("#emergency-dialog")).to_be_visible()
+        assert_accessible(admin, f"/admin#notices end dialog ({lang})")
+    finally:
+        end_emergency(hall.api)
