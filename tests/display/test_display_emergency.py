@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from starlette.datastructures import QueryParams
 
+from server.config import demo_branch
+from server.display_ws import page_config
 from tests.browser import covered_by
 from tests.conftest import Api
 from tests.display.conftest import call_next, post_notice
@@ -215,3 +218,15 @@ def test_a_one_language_screen_shows_the_managers_words_written_only_in_the_othe
     pattern = CJK if lang == "en" else LATIN_WORD
     assert not any(pattern.search(w) for w in kind_words)
     expect(page.locator("#emergency .emergency-own:visible")).to_have_text("今日因停电暂停营业。")
+
+
+@pytest.mark.parametrize(
+    ("query", "seconds"),
+    [("", 180), ("emergency_repeat_s=5", 5), ("emergency_repeat_s=1", 5), ("emergency_repeat_s=99999", 3600),
+     ("emergency_repeat_s=soon", 180)],
+)  # fmt: skip
+def test_the_announcement_is_repeated_every_three_minutes_unless_the_screen_asks_otherwise(
+    query: str, seconds: int
+) -> None:
+    """Every 180 s by default; ?emergency_repeat_s= within 5-3600 s; anything else is the default."""
+    assert page_config(demo_branch(), QueryParams(query))["emergency_repeat_s"] == seconds
