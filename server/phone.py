@@ -122,7 +122,9 @@ class TicketView:
 
 
 def gone(ticket: Json) -> ApiError:
-    return ApiError(410, "gone", f"The page of ticket {ticket['number']} has expired", state=ticket["status"])
+    return ApiError(
+        410, "gone", f"The page of ticket {ticket['number']} has expired", state=ticket["status"]
+    )
 
 
 async def read_view(store: QueueStore, settings: PhoneSettings, ticket_id: str) -> TicketView:
@@ -264,6 +266,7 @@ class PhoneConnection:
             self.view = view
 
 
+
 async def ticket_socket(websocket: WebSocket) -> None:
     ctx: Context = websocket.app.state.nextup
     fanout = ctx.fanout
@@ -345,7 +348,6 @@ async def _wait_for_change(request: Request, subscription: Subscription, view: T
 
 
 # ---- The page ----------------------------------------------------------------------------------------
-
 
 def error_page(request: Request, status: int, headers: Mapping[str, str] | None = None) -> Response:
     """A plain sentence for a page that cannot be shown: in the phone's language, then the other."""

@@ -47,13 +47,8 @@ async def admin_page(request: Request) -> Response:
     return render(
         request,
         "admin.html",
-        {
-            "config": config,
-            "identity": identity,
-            "sections": SECTIONS,
-            "weekdays": WEEKDAYS,
-            "is_admin": identity.role == Role.ADMIN,
-        },
+        {"config": config, "identity": identity, "sections": SECTIONS, "weekdays": WEEKDAYS,
+         "is_admin": identity.role == Role.ADMIN},
         lang=lang,
     )
 
