@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from kiosk import cli as kiosk_cli
+from kiosk.watchdog_cli import add_watchdog_command
 from server import keyring
 from server.backup.cli import add_backup_commands
 from server.config import Branch, demo_branch, load_config
@@ -131,6 +132,7 @@ def parser() -> argparse.ArgumentParser:
     add_report_command(commands)
     add_secrets_command(commands)
     add_backup_commands(commands)
+    add_watchdog_command(commands)
     return root
 
 
