@@ -37,9 +37,24 @@ def files_under(root: Path) -> dict[str, tuple[str, int, int]]:
 
 
 def environment(path: Path) -> dict[str, str]:
-    """KEY=value lines of an environment file."""
+    """KEY=value lines of an environment file (a value may be in double quotes, as systemd reads it)."""
     lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
-    return dict(line.split("=", 1) for line in lines)
+    return {key: value.strip('"') for key, value in (line.split("=", 1) for line in lines)}
+
+
+def session_command(root: Path) -> list[str]:
+    """The command the screen's session runs, with the values of screen.env put in as sh would."""
+    session = (root / "usr/local/lib/nextup/screen-session").read_text()
+    values = environment(root / "etc/nextup/screen.env")
+    words: list[str] = []
+    for word in shlex.split(next(line for line in session.splitlines() if line.startswith("exec ")))[1:]:
+        if word.startswith("${") and word.endswith(":-}"):  # unquoted: split into words
+            words += values.get(word[2:-3], "").split()
+        elif word.startswith("$"):
+            words.append(values[word[1:]])
+        else:
+            words.append(word)
+    return words
 
 
 def test_the_scripts_are_shellcheck_clean() -> None:
@@ -67,6 +82,7 @@ def test_a_display_pc_gets_its_screen_and_a_second_run_changes_nothing(tmp_path:
     assert screen == {
         "NEXTUP_SCREEN": "display",
         "NEXTUP_SCREEN_URL": "http://10.0.0.2:8000/display/main?lang=zh&counters=1,2",
+        "NEXTUP_WATCHDOG_OPTIONS": "",
     }
     assert written["/usr/local/lib/nextup/screen-session"][1] == 0o755
 
@@ -78,11 +94,17 @@ def test_a_display_pc_gets_its_screen_and_a_second_run_changes_nothing(tmp_path:
 
 def test_the_screen_never_blanks_shows_no_cursor_and_no_browser_prompts(tmp_path: Path) -> None:
     """The X server runs without cursor, screen saver and DPMS; the policy turns off translate and
-    the warning for the speech flag; the session's command is one nextup watchdog accepts."""
-    assert (
-        run(DISPLAY_SETUP, "--server", "http://10.0.0.2:8000", "--branch", "main", "--root", str(tmp_path)).returncode
-        == 0
-    )
+    the warning for the speech flag; the session's command is one nextup watchdog accepts, with the
+    browser flags given to the setup."""
+    options = [
+        "--server",
+        "http://10.0.0.2:8000",
+        "--branch",
+        "main",
+        "--browser-flag",
+        "--force-device-scale-factor=2",
+    ]
+    assert run(DISPLAY_SETUP, *options, "--root", str(tmp_path)).returncode == 0
     unit = (tmp_path / "etc/systemd/system/nextup-screen.service").read_text()
     exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
     server_options = shlex.split(exec_start.split(" -- ", 1)[1])
@@ -92,13 +114,11 @@ def test_the_screen_never_blanks_shows_no_cursor_and_no_browser_prompts(tmp_path
     policy = json.loads((tmp_path / "etc/chromium/policies/managed/nextup.json").read_text())
     assert policy["TranslateEnabled"] is False and policy["CommandLineFlagSecurityWarningsEnabled"] is False
 
-    session = (tmp_path / "usr/local/lib/nextup/screen-session").read_text()
-    command = shlex.split(next(line for line in session.splitlines() if line.startswith("exec ")))[1:]
-    values = environment(tmp_path / "etc/nextup/screen.env")
-    command = [values.get(word[1:], word) if word.startswith("$") else word for word in command]
+    command = session_command(tmp_path)
     assert command[0] == "/opt/nextup/bin/nextup"
     args = parser().parse_args(command[1:])
     assert (args.screen, args.url) == (Screen.DISPLAY.value, "http://10.0.0.2:8000/display/main")
+    assert args.browser_flag == ["--force-device-scale-factor=2"]
 
 
 def test_a_kiosk_pc_gets_its_agent_and_screen_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
@@ -142,6 +162,7 @@ def test_a_kiosk_pc_gets_its_agent_and_screen_and_a_second_run_changes_nothing(t
             "58 or 80",
         ),
         (KIOSK_SETUP, ["--server", "http://a/%h", "--branch", "main", "--printer", "tcp://p"], "plain addresses"),
+        (DISPLAY_SETUP, ["--server", "http://a", "--branch", "main", "--browser-flag", "--x; rm"], "one Chromium flag"),
     ],
 )
 def test_bad_options_are_refused_with_a_sentence_and_nothing_written(

@@ -10,6 +10,7 @@ ROOT=""
 FILES_ONLY=0
 UPGRADE=0
 SOURCE="$REPO"
+WATCHDOG_OPTIONS=""
 CHANGED=()
 
 #: The user the screen's X session and browser run as (the kiosk agent runs as "nextup").
@@ -35,6 +36,10 @@ common_option() {
       shift_by=2 ;;
     --files-only) FILES_ONLY=1; shift_by=1 ;;
     --upgrade) UPGRADE=1; shift_by=1 ;;
+    --browser-flag)
+      [[ "${2:-}" =~ ^--[A-Za-z0-9-]+(=[A-Za-z0-9.,_:-]+)?$ ]] || die "--browser-flag takes one Chromium flag, e.g. --force-device-scale-factor=2"
+      WATCHDOG_OPTIONS="${WATCHDOG_OPTIONS:+$WATCHDOG_OPTIONS }--browser-flag=$2"
+      shift_by=2 ;;
     --source)
       [ -n "${2:-}" ] || die "--source needs the NextUp folder or wheel"
       SOURCE=$2
@@ -45,6 +50,7 @@ common_option() {
 
 common_usage() {
   cat <<'EOF'
+  --browser-flag FLAG  a flag for Chromium, e.g. --force-device-scale-factor=2 on a 4K TV (repeatable)
   --source PATH   the NextUp folder or wheel to install (default: this checkout)
   --upgrade       install NextUp again from --source even if it is installed
   --files-only    write the configuration files, and nothing else (no packages, users, services)
@@ -172,6 +178,7 @@ install_screen() {
 # The screen of this $screen PC (nextup-screen.service; written by deploy/devices/setup-$screen-pc.sh).
 NEXTUP_SCREEN=$screen
 NEXTUP_SCREEN_URL=$url
+NEXTUP_WATCHDOG_OPTIONS="$WATCHDOG_OPTIONS"
 EOF
   put_file 755 /usr/local/lib/nextup/screen-session <"$HERE/screen-session.sh"
   put_file 644 /etc/systemd/system/nextup-screen.service <"$HERE/nextup-screen.service"

@@ -1,8 +1,8 @@
 """``nextup watchdog`` against Debian's real chromium: a page that stops heartbeating is reloaded, a
 hung page and a killed browser get a new browser.
 
-The pages are served by the test (``PageServer``) and keep ``window.nextupHeartbeat`` as NextUp's
-pages do; thresholds are short so that each test takes a few seconds.
+The pages are served by the test (``tests.kiosk.pages.PageServer``) and keep ``window.nextupHeartbeat``
+as NextUp's pages do; thresholds are short so that each test takes a few seconds.
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ import pytest
 from kiosk.browser import Screen
 from kiosk.watchdog import Action, Look, PageRules, Watchdog, WatchdogSettings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.kiosk.pages import PageServer
 from tests.servers import free_port
 
 pytestmark = pytest.mark.browser
@@ -40,52 +39,6 @@ STOPS = (
 )
 #: Beats for half a second, then its main thread hangs for good.
 HANGS = "<script>window.nextupHeartbeat = Date.now();setTimeout(() => { for (;;) {} }, 500);</script>"
-
-
-class PageServer:
-    """Serves pages on loopback and counts the loads of each: ``pages`` maps a path to the page of
-    each successive load (the last one repeats)."""
-
-    def __init__(self, pages: dict[str, list[str]], port: int | None = None) -> None:
-        self.pages = pages
-        self.loads: dict[str, int] = {}
-        self.port = port or free_port()
-        served = self
-
-        class Handler(BaseHTTPRequestHandler):
-            timeout = 5  # a connection Chromium opened ahead and never used ends
-
-            def do_GET(self) -> None:
-                versions = served.pages.get(self.path)
-                if versions is None:
-                    self.send_error(404)
-                    return
-                count = served.loads.get(self.path, 0)
-                served.loads[self.path] = count + 1
-                body = versions[min(count, len(versions) - 1)].encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.httpd.block_on_close = False
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def __enter__(self) -> PageServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def settings(url: str, profile: Path) -> WatchdogSettings:
