@@ -67,7 +67,7 @@ from server.events import CloseCode
 from server.fanout import Subscription
 from server.pairing import presented_token
 from server.socket_session import TokenWatch, admit, close_quietly, run_together
-from server.store import Actor, IssueLimit, QueueStore
+from server.store import Actor, IssueLimit, QueueStore, emergency_refusal
 
 log = logging.getLogger("nextup.kiosk")
 
@@ -126,6 +126,7 @@ async def services_message(store: QueueStore) -> dict[str, Any]:
         issued = cast(dict[str, str], await store.redis.hgetall(keys.numbering(branch.id, day)))
     open_counters = [branch.counters[c["id"]] for c in state["counters"]
                      if c["status"] == rules.CounterStatus.OPEN and c["id"] in branch.counters]  # fmt: skip
+    emergency = state.get("emergency")
     services = []
     for entry in state["services"]:
         service = branch.services.get(entry["id"])
@@ -137,7 +138,9 @@ async def services_message(store: QueueStore) -> dict[str, Any]:
         serving = sum(1 for c in open_counters if service.id in c.services)
         refusal: dict[str, Any] | None = None
         why = rules.issue_refusal(branch, service.id, now)
-        if why is not None:
+        if emergency is not None:
+            refusal = refusal_of(emergency_refusal(emergency["kind"]))
+        elif why is not None:
             refusal = {"code": why.code, "message": why.message, "message_zh": why.message_zh}
         elif service.daily_cap and int(issued.get(service.id, 0)) >= service.daily_cap:
             # The same words the issue request would be refused with.
@@ -151,7 +154,7 @@ async def services_message(store: QueueStore) -> dict[str, Any]:
             "issuing": refusal is None, "refusal": refusal,
         })  # fmt: skip
     return {"type": "services", "services": services, "branch": branch_json(branch),
-            "allow_priority": branch.allow_priority}  # fmt: skip
+            "allow_priority": branch.allow_priority, "emergency": emergency}  # fmt: skip
 
 
 class _TooSlow(NextUpError):

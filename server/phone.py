@@ -7,12 +7,16 @@ rate-limited per client address (``server.lookup_limit``).
 The message a page receives, on every channel::
 
     {"type": "ticket", "version": "<16 hex>", "ticket": {...the ticket JSON of the HTTP API...},
-     "feedback": {"rating": 1-5 | null, "complaints": n, "complaints_left": n},
+     "feedback": {"rating": 1-5 | null, "complaints": n, "complaints_left": n, "accepting": bool,
+                  "filed": [{"state", "text", "filed_at", "answer_due_at", "answer", "answered_at"}]},
      "expires_at": "<ISO 8601>" | null}
 
 ``version`` changes exactly when anything else in the message does. ``expires_at`` is when the page
 of a finished ticket (served, no-show, cancelled) stops working: ``PhoneSettings.finished_page_ttl_s``
-after it finished; from then on the page, the socket and the API answer 410 ``gone``.
+after it finished, later for a ticket with complaints, whose holder reads the answers there (null
+while one waits for its answer; ``server.follow_up``); from then on the page, the socket and the
+API answer 410 ``gone``. ``feedback.accepting`` is whether a rating or a complaint is still taken
+(until the finished page's own time); ``feedback.filed`` the ticket's complaints, oldest first.
 
 Websocket ``/ws/tickets/{ticket id}``: the message on connect, then again after any event of the
 branch that may change the ticket or its place in line (an event of its service, a counter or a
@@ -48,7 +52,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from server import events
+from server import events, follow_up
 from server.api import _TICKET_ID, branch_store, ticket_id_of
 from server.context import Context, context
 from server.errors import ApiError, NextUpError, invalid_field, not_found
@@ -107,6 +111,15 @@ class TicketView:
     def expired(self, now_ms: int) -> bool:
         return self.expires_ms is not None and now_ms > self.expires_ms
 
+    @property
+    def changes_unannounced(self) -> bool:
+        """Whether the view may change with no event: the wait estimate of a waiting ticket learns
+        from recent handling times; a finished ticket's complaints are answered (complaints are
+        never in the stream) and its feedback window closes. Such a view is reloaded every
+        ``REFRESH_S`` on a heartbeat."""
+        status = self.message["ticket"]["status"]
+        return status == "waiting" or status in FINISHED
+
 
 def gone(ticket: Json) -> ApiError:
     return ApiError(
@@ -116,14 +129,13 @@ def gone(ticket: Json) -> ApiError:
 
 async def read_view(store: QueueStore, settings: PhoneSettings, ticket_id: str) -> TicketView:
     """The ticket's view in one script call; 404 for an unknown ticket (expired or not: see ``current_view``)."""
-    result, _ = await store.run_script("phone_view", NOBODY, ticket_id)
+    result, _ = await store.run_script("phone_view", NOBODY, ticket_id, *follow_up.STORED_FIELDS)
     if "error" in result:
         raise not_found("Ticket")
     ticket = store.with_position(result["ticket"], result["position"])
-    ended = result.get("ended_ms")
-    expires_ms = None
-    if ended is not None and settings.finished_page_ttl_s > 0:
-        expires_ms = int(ended) + settings.finished_page_ttl_s * 1000
+    ended = int(result["ended_ms"]) if result.get("ended_ms") is not None else None
+    filed: list[Json] = result.get("filed") or []  # an empty Lua table arrives as {}
+    expires_ms = follow_up.page_expires_ms(ended, filed, settings)
     complaints = int(result.get("complaints") or 0)
     body: Json = {
         "ticket": ticket,
@@ -131,8 +143,11 @@ async def read_view(store: QueueStore, settings: PhoneSettings, ticket_id: str) 
             "rating": result.get("rating"),
             "complaints": complaints,
             "complaints_left": max(0, COMPLAINTS_PER_TICKET - complaints),
+            "accepting": follow_up.accepting(ended, now_ms(store), settings),
+            "filed": follow_up.holder_complaints(filed, settings, lambda ms: _iso(store, ms) or ""),
         },
         "expires_at": _iso(store, expires_ms),
+        "emergency": result.get("emergency"),
     }
     version = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
     return TicketView({"type": "ticket", "version": version, **body}, ticket["service"], expires_ms)
@@ -161,13 +176,14 @@ def concerns(text: str, service: str) -> bool:
     """Whether an event (its wire text) may change a ticket of ``service`` or its place in line.
 
     Any event of that service may move it (issue, call, cancel, transfer, reactivate ...); counter
-    and configuration changes alter its wait estimate. Events of other services cannot touch it.
+    and configuration changes alter its wait estimate, and an emergency state concerns everybody. Events
+    of other services cannot touch it.
     """
     match = _EVENT_TYPE.match(text)
     if match is None:
         return False
     kind = match.group(1)
-    if kind.startswith(("counter_", "config_")):
+    if kind.startswith(("counter_", "config_", "emergency_")):
         return True
     if not kind.startswith("ticket_"):
         return False
@@ -234,10 +250,7 @@ class PhoneConnection:
                 raise _Closing(CloseCode.GONE, "the ticket page has expired")
             if item.key is None:
                 await self.websocket.send_text(item.text)  # a heartbeat ping or the answer to one
-                # The wait estimate also moves without events (it learns from recent handling
-                # times): a waiting ticket is reloaded now and then on a heartbeat.
-                waiting = self.view.message["ticket"]["status"] == "waiting"
-                if not (waiting and loop.time() - loaded >= REFRESH_S):
+                if not (self.view.changes_unannounced and loop.time() - loaded >= REFRESH_S):
                     continue
             elif not drain_concerning(self.subscription, item, self.view.service):
                 continue

@@ -28,6 +28,17 @@ class TicketStatus(str, Enum):
     CANCELLED = "cancelled"
 
 
+class EmergencyKind(str, Enum):
+    """Why a branch is in an emergency state (应急预案): every screen shows it, kiosks stop issuing."""
+
+    #: 紧急疏散: everybody leaves the hall.
+    EVACUATION = "evacuation"
+    #: 系统故障: the system (or a part the hall depends on) failed; service is paused.
+    SYSTEM_FAULT = "system_fault"
+    #: 临时停业: the branch closes for now (weather, power, an incident).
+    CLOSURE = "closure"
+
+
 class CounterStatus(str, Enum):
     #: Calling tickets.
     OPEN = "open"

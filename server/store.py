@@ -19,6 +19,7 @@ from server.clock import Clock
 from server.config import Branch
 from server.errors import ApiError, invalid_field, not_found
 from server.script_batcher import ScriptBatcher
+from server.web.i18n import translate
 
 Json = dict[str, Any]
 
@@ -32,6 +33,12 @@ _MESSAGES: dict[str, str] = {
     "not_served_here": "Counter {counter} does not serve service {service}",
     "reactivation_window_passed": "Ticket {number} missed its turn too long ago to be reactivated",
 }
+
+
+def emergency_refusal(kind: str) -> ApiError:
+    """The 409 of a ticket asked for while the branch is in an emergency state, in both languages."""
+    key = f"emergency.no_tickets.{kind}"
+    return ApiError(409, "emergency", translate(key, "en"), message_zh=translate(key, "zh"), state=kind)
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,8 @@ class QueueStore:
                 message_zh=f"{service.name_zh}今日号票已取完（限{result['cap']}张）。",
                 state="sold_out",
             )
+        if code == "emergency":
+            return emergency_refusal(result["state"])
         if code == "rate_limited":
             return ApiError(429, code, RATE_LIMITED_MESSAGE, message_zh=RATE_LIMITED_MESSAGE_ZH, **result)
         template = _MESSAGES.get(code) or code

@@ -10,6 +10,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
+# nginx in front of several server processes (tests/scale/test_nginx.py).
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 # Device PCs (deploy/devices): their scripts' check, the display's voices, the screen's X session.
 [ -x /usr/bin/shellcheck ] || missing+=(shellcheck)
 [ -x /usr/lib/speech-dispatcher-modules/sd_espeak-ng ] || missing+=(speech-dispatcher-espeak-ng espeak-ng)

@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
-
 from server import keyring, keys
 from server.backup import archive, snapshot
 from server.backup.archive import Backup, BackupFileError
@@ -24,6 +22,7 @@ from server.backup.snapshot import RestoreRefused
 from server.data_dir import PRIVATE_UMASK
 from server.embedded_redis import command_redis_url
 from server.errors import ConfigError
+from server.redis_connect import connect as connect_redis
 from server.settings import Settings, load_settings
 
 
@@ -69,7 +68,7 @@ def _installation_secrets(settings: Settings) -> list[bytes]:
 
 
 async def _snapshot(url: str, branch: str | None) -> Backup:
-    redis = Redis.from_url(url, decode_responses=False)
+    redis = connect_redis(url, decode_responses=False)
     try:
         if branch is None:
             records = await snapshot.read_installation(redis)
@@ -137,7 +136,7 @@ def _read(path: Path, settings: Settings) -> Backup:
 
 
 async def _restore(url: str, taken: Backup) -> None:
-    redis = Redis.from_url(url, decode_responses=False)
+    redis = connect_redis(url, decode_responses=False)
     try:
         await snapshot.check_target(redis, taken.records, whole=taken.scope == "installation")
         await snapshot.write(redis, taken.records)

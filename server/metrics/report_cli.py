@@ -16,13 +16,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
-
 from server.clock import SystemClock
 from server.config import Branch, demo_branch, load_config
 from server.embedded_redis import command_redis_url
 from server.metrics.consumer import apply_pending
 from server.metrics.report import MAX_RANGE_DAYS, build_report, to_csv
+from server.redis_connect import connect as connect_redis
 from server.settings import load_settings
 
 
@@ -48,7 +47,7 @@ def _day(text: str | None, default: date, name: str) -> date:
 
 
 async def _report(redis_url: str, branch: Branch, first: date, last: date) -> dict[str, Any]:
-    client = Redis.from_url(redis_url, decode_responses=True)
+    client = connect_redis(redis_url, decode_responses=True)
     try:
         await apply_pending(client, branch)
         return await build_report(client, branch, first, last, SystemClock().now())

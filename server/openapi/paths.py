@@ -92,6 +92,22 @@ def admin_paths(p_branch: Schema, p_counter: Schema) -> dict[str, Schema]:
                 roles=managers, body="NoticeRequest", body_required=False, tag="branch",
             ),
         },
+        "/api/branches/{branch}/emergency": {
+            "parameters": [p_branch],
+            "post": operation(
+                "startEmergency", "Put the branch into an emergency state (or replace the one in force)",
+                returns(200, "EmergencyState", "The state now in force."), [*body_errors, 401, 403, 404, 422, 503],
+                roles=managers, body="EmergencyRequest", tag="branch",
+                description="Displays cover their screen with it and announce it, kiosks and the API issue no "
+                            "ticket (409 emergency), phones of waiting customers show it; audited.",
+            ),
+            "delete": operation(
+                "endEmergency", "End the branch's emergency state",
+                returns(200, "EmergencyState", "emergency is null."), [401, 403, 404, 503], roles=managers,
+                tag="branch", conflicts=conflict(["invalid_state"], "The branch is not in an emergency state "
+                                                 "(state normal)."),
+            ),
+        },
         "/api/branches/{branch}/audit": {
             "parameters": [p_branch],
             "get": operation(
@@ -245,9 +261,10 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
                 roles=[Role.ADMIN, Role.MANAGER, Role.STAFF, Role.KIOSK], body="NewTicket", tag="tickets",
                 parameters=[idempotency_key],
                 conflicts=conflict(
-                    ["closed", "stopped_issuing", "daily_cap_reached"],
-                    "The branch is closed, stops issuing before closing, or the service's daily cap is "
-                    "reached; message_zh has the Chinese text for the kiosk.",
+                    ["closed", "stopped_issuing", "daily_cap_reached", "emergency"],
+                    "The branch is closed, stops issuing before closing, the service's daily cap is "
+                    "reached, or the branch is in an emergency state (state: its kind); message_zh has the "
+                    "Chinese text for the kiosk.",
                 ),
                 description="A kiosk account may issue at most NEXTUP_KIOSK_TICKETS_PER_MINUTE tickets "
                 "in any 60 s, counted with its kiosk socket's; more are 429 rate_limited (with "

@@ -42,9 +42,27 @@ def schemas() -> dict[str, Schema]:
                         "complaints": {"type": "integer", "minimum": 0},
                         "complaints_left": {"type": "integer", "minimum": 0,
                                             "maximum": COMPLAINTS_PER_TICKET},
+                        "accepting": {"type": "boolean",
+                                      "description": "Whether a rating or a complaint is still taken."},
+                        "filed": {"type": "array", "items": ref("FiledComplaint"),
+                                  "maxItems": COMPLAINTS_PER_TICKET,
+                                  "description": "The ticket's complaints, oldest first, as its holder sees them."},
                     }
                 ),
-                "expires_at": nullable({**iso_time, "description": "When the page of a finished ticket expires."}),
+                "expires_at": nullable({**iso_time, "description": "When the page of a finished ticket expires; "
+                                        "null while it does not (not finished, or a complaint awaits its answer)."}),
+                "emergency": {"anyOf": [ref("Emergency"), {"type": "null"}],
+                              "description": "The branch's emergency state, shown to the holder; null normally."},
+            }
+        ),
+        "FiledComplaint": obj(
+            {
+                "state": {"type": "string", "enum": STATES},
+                "text": {"type": "string"},
+                "filed_at": iso_time,
+                "answer_due_at": iso_time,
+                "answer": nullable({"type": "string"}),
+                "answered_at": nullable(iso_time),
             }
         ),
         "RatingRequest": obj(
@@ -147,6 +165,7 @@ def paths(p_branch: Schema, p_ticket: Schema) -> dict[str, Schema]:
              "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}  # fmt: skip
     complaint_id = {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"}
     p_complaint = path_parameter("complaint", complaint_id, "A complaint id.")
+    states = "|".join(STATES)
     return {
         "/api/branches/{branch}/tickets/{ticket}/updates": {
             "parameters": [p_branch, p_ticket],
@@ -193,7 +212,8 @@ def paths(p_branch: Schema, p_ticket: Schema) -> dict[str, Schema]:
                 returns(200, "Complaints", "The complaints."), [401, 403, 404, 422, 503], roles=managers,
                 tag="phone",
                 parameters=[{"name": "state", "in": "query", "required": False,
-                             "schema": {"type": "string", "enum": STATES}}, count],
+                             "schema": {"type": "string", "pattern": f"^({states})(,({states}))*$"},
+                             "description": "One state, or a comma list of them (open,answered)."}, count],
             ),
         },
         "/api/branches/{branch}/complaints/{complaint}": {

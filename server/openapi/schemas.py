@@ -24,7 +24,7 @@ from server.openapi.parts import (
     ref,
     text,
 )
-from server.rules import CounterStatus, TicketStatus
+from server.rules import CounterStatus, EmergencyKind, TicketStatus
 
 
 def schemas(branch: Branch | None) -> dict[str, Schema]:
@@ -96,6 +96,8 @@ def schemas(branch: Branch | None) -> dict[str, Schema]:
                 "recent_calls": {"type": "array", "items": ref("RecentCall")},
                 "notice": {"anyOf": [ref("Notice"), {"type": "null"}],
                            "description": "The ticker on the displays; null when none is posted."},
+                "emergency": {"anyOf": [ref("Emergency"), {"type": "null"}],
+                              "description": "The branch's emergency state; null in normal service."},
             }
         ),
         "ServiceState": obj(
@@ -379,6 +381,28 @@ def admin_schemas(branch: Branch | None) -> dict[str, Schema]:
             required=[],
             description="Leave out both texts to clear the ticker.",
         ),
+        "EmergencyRequest": obj(
+            {
+                "kind": {"type": "string", "enum": [k.value for k in EmergencyKind],
+                         "description": "evacuation (紧急疏散), system_fault (系统故障) or closure (暂停营业)."},
+                "text_zh": text(300),
+                "text_en": text(300),
+            },
+            required=["kind"],
+            description="The screens show the kind's own words in both languages, then these, if given.",
+        ),
+        "Emergency": obj(
+            {
+                "kind": {"type": "string", "enum": [k.value for k in EmergencyKind]},
+                "text_zh": {"type": "string", "description": "The manager's own words; may be empty."},
+                "text_en": {"type": "string", "description": "The manager's own words; may be empty."},
+                "since": {"type": "string", "format": "date-time"},
+            }
+        ),
+        "EmergencyState": obj(
+            {"emergency": {"anyOf": [ref("Emergency"), {"type": "null"}],
+                           "description": "The state now in force; null once it ended."}}
+        ),
         "Notice": obj(
             {
                 "text_zh": {"type": "string"},
@@ -399,7 +423,8 @@ def admin_schemas(branch: Branch | None) -> dict[str, Schema]:
                             "source": {"type": "string", "description": "The client's network address."},
                             "action": {"type": "string"},
                             "at": {"type": "string", "format": "date-time"},
-                            "details": {"type": "object"},
+                            "details": {"type": "object", "description": "What the action concerns; its fields by "
+                                        "action are listed in docs/api.md (GET .../audit)."},
                         }
                     ),
                     "description": "Newest first.",
