@@ -65,9 +65,8 @@ class PageSession:
     @classmethod
     async def open(cls, websocket_url: str, within_s: float) -> PageSession:
         try:
-            socket = await asyncio.wait_for(
-                connect(websocket_url, max_size=None, ping_interval=None, open_timeout=within_s), within_s
-            )
+            async with asyncio.timeout(within_s):
+                socket = await connect(websocket_url, max_size=None, ping_interval=None, open_timeout=within_s)
         except (OSError, TimeoutError, WebSocketException) as exc:
             raise DevToolsUnreachable(f"the page's DevTools socket did not open: {exc!r}") from exc
         return cls(socket)
@@ -85,7 +84,10 @@ class PageSession:
         self._waiting[ident] = answer
         try:
             await self._socket.send(json.dumps({"id": ident, "method": method, "params": params or {}}))
-            reply = await asyncio.wait_for(answer, within_s)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+            # comes as the answer does, and the watchdog would not stop.
+            async with asyncio.timeout(within_s):
+                reply = await answer
         except TimeoutError as exc:
             raise NoAnswer(f"{method} got no answer within {within_s} s") from exc
         except (OSError, WebSocketException) as exc:
@@ -115,7 +117,7 @@ class PageSession:
 
     async def close(self) -> None:
         self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError, OSError, WebSocketException):
-            await self._reader
+        # gather: the reader's own CancelledError is its result, a cancellation of this task is not swallowed.
+        await asyncio.gather(self._reader, return_exceptions=True)
         with contextlib.suppress(OSError, WebSocketException):
             await self._socket.close()

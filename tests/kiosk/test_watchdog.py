@@ -58,8 +58,9 @@ async def watching(url: str, profile: Path) -> AsyncIterator[Watchdog]:
         yield watchdog
     finally:
         task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        async with asyncio.timeout(20):  # a watchdog that missed its cancellation would run on
+            with pytest.raises(asyncio.CancelledError):
+                await task
     assert watchdog.process is None  # the browser is stopped with it
 
 
