@@ -2,7 +2,8 @@
 
 One place for the names and shapes that the Lua scripts (``lua/common.lua`` ``emit``), the fan-out,
 the lobby display page and the kiosk share: event and message types, the close codes of every
-websocket (``CloseCode``) and the printer status a kiosk reports (``PrinterHealth``).
+websocket (``CloseCode``), the printer status a kiosk reports (``PrinterHealth``) and the voices a
+lobby display reports (``VoiceHealth``).
 
 A stream entry is ``(seq, {"type": <EventType>, "data": <JSON object>})``; the entry id is the
 event's ``seq`` ("1718000000000-0"), ordered the same way on every server process. ``data`` always
@@ -84,6 +85,9 @@ class MessageType(str, Enum):
     PING = "ping"
     #: A client's answer to a ping (and the server's answer to a client's ping).
     PONG = "pong"
+    #: A device's report of itself: a kiosk's ``printer`` (``PrinterHealth``), a display's
+    #: ``voices`` (``VoiceHealth``).
+    HEALTH = "health"
 
 
 class CloseCode(IntEnum):
@@ -164,6 +168,64 @@ class PrinterHealth:
         if error is not None and not isinstance(error, str):
             raise ValueError("'printer.error' must be a string or null")
         return cls(**flags, error=error[:MAX_PRINTER_ERROR_CHARS] if error else None)
+
+
+#: The languages a lobby display announces calls in (its ``?lang=`` picks one or both).
+ANNOUNCED_LANGUAGES = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class VoiceHealth:
+    """Whether a lobby display's browser has a voice for each language: the ``voices`` object of the
+    ``health`` message a display sends on its websocket (``display/static/display.js``).
+
+    Chromium on Linux has voices only through speech-dispatcher; a screen without the voice of a
+    language it announces in still chimes and highlights the call, but does not say it.
+    """
+
+    zh: bool
+    en: bool
+    #: The languages the screen announces in, from ``ANNOUNCED_LANGUAGES``.
+    languages: tuple[str, ...] = ANNOUNCED_LANGUAGES
+
+    @property
+    def missing(self) -> list[str]:
+        """The languages it announces in but has no voice for."""
+        return [lang for lang in self.languages if not getattr(self, lang)]
+
+    @property
+    def chime_only(self) -> bool:
+        """True when it has none of the voices it needs: a call would be the chime alone."""
+        return len(self.missing) == len(self.languages)
+
+    def wire(self) -> Json:
+        """The ``voices`` object of a health message (and of the stored device record)."""
+        return {"zh": self.zh, "en": self.en, "languages": list(self.languages)}
+
+    def as_json(self) -> Json:
+        """As reports show it: with what is ``missing`` and whether it is ``chime_only``."""
+        return {**self.wire(), "missing": self.missing, "chime_only": self.chime_only}
+
+    @classmethod
+    def from_json(cls, data: object) -> VoiceHealth:
+        """Parse a health message's ``voices`` object; ValueError naming the bad field."""
+        if not isinstance(data, dict):
+            raise ValueError("'voices' must be an object")
+        flags: dict[str, bool] = {}
+        for lang in ANNOUNCED_LANGUAGES:
+            value = data.get(lang)
+            if not isinstance(value, bool):
+                raise ValueError(f"'voices.{lang}' must be true or false")
+            flags[lang] = value
+        languages = data.get("languages", list(ANNOUNCED_LANGUAGES))
+        if (
+            not isinstance(languages, list)
+            or not languages
+            or any(lang not in ANNOUNCED_LANGUAGES for lang in languages)
+            or len(set(languages)) != len(languages)
+        ):
+            raise ValueError("'voices.languages' must list zh, en or both")
+        return cls(**flags, languages=tuple(languages))
 
 
 #: Events a lobby display announces and highlights.

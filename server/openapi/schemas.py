@@ -445,7 +445,11 @@ def admin_schemas(branch: Branch | None) -> dict[str, Schema]:
                             "online": {"type": "boolean"},
                             "last_heartbeat": nullable({"type": "string", "format": "date-time"}),
                             "heartbeat_age_s": {"type": "number", "minimum": 0},
-                            "status": {"type": "string", "enum": ["ok", "printer_unavailable", "offline"]},
+                            "status": {
+                                "type": "string",
+                                "enum": ["ok", "printer_unavailable", "chime_only", "offline"],
+                                "description": "chime_only: a display with no voice for any language it announces in.",
+                            },
                             # null for a display (it has no printer)
                             "printer": nullable(
                                 obj(
@@ -456,6 +460,30 @@ def admin_schemas(branch: Branch | None) -> dict[str, Schema]:
                                         "cover_open": {"type": "boolean"},
                                         "error": nullable({"type": "string"}),
                                         "available": {"type": "boolean"},
+                                    }
+                                )
+                            ),
+                            # a display's voices, as it last reported them; null for a kiosk, or until it said
+                            "voices": nullable(
+                                obj(
+                                    {
+                                        "zh": {"type": "boolean", "description": "It has a Chinese voice."},
+                                        "en": {"type": "boolean", "description": "It has an English voice."},
+                                        "languages": {
+                                            "type": "array",
+                                            "items": {"type": "string", "enum": ["zh", "en"]},
+                                            "minItems": 1,
+                                            "description": "The languages it announces in (?lang=).",
+                                        },
+                                        "missing": {
+                                            "type": "array",
+                                            "items": {"type": "string", "enum": ["zh", "en"]},
+                                            "description": "Languages it announces in without a voice.",
+                                        },
+                                        "chime_only": {
+                                            "type": "boolean",
+                                            "description": "No voice for any of them: calls get the chime only.",
+                                        },
                                     }
                                 )
                             ),
