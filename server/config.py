@@ -8,45 +8,22 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from server.errors import ConfigError
+import msgspec
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from server.errors import ConfigError
+from server.shapes.config import WEEKDAYS as WEEKDAYS
+from server.shapes.config import Counter as Counter
+from server.shapes.config import Service as Service
+
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _PREFIX = re.compile(r"^[A-Z]{1,2}$")
 _INTERVAL = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-
-
-@dataclass(frozen=True)
-class Service:
-    id: str
-    prefix: str
-    name_zh: str
-    name_en: str
-    #: Target wait in minutes: the service level is the share of tickets called within it.
-    target_wait_min: int = 15
-    #: Most tickets issued per business day; 0 means no cap (取号限额).
-    daily_cap: int = 0
-    #: Stop issuing this many minutes before the branch closes.
-    stop_issuing_before_close_min: int = 15
-    #: Handling time assumed by the simple wait estimate until history exists, in seconds.
-    average_handling_s: int = 300
-
-
-@dataclass(frozen=True)
-class Counter:
-    id: str
-    name_zh: str
-    name_en: str
-    #: Services in order of preference; the order breaks ties only (the longest wait goes first).
-    services: tuple[str, ...]
-    #: Status a counter starts in the first time the branch runs.
-    initial_status: str = "closed"
 
 
 @dataclass(frozen=True)
@@ -162,9 +139,7 @@ class _Validator:
             return default or ""
         return value
 
-    def integer(
-        self, table: dict[str, Any], key: str, path: tuple[str, ...], default: int, low: int, high: int
-    ) -> int:
+    def integer(self, table: dict[str, Any], key: str, path: tuple[str, ...], default: int, low: int, high: int) -> int:
         value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             self.problem((*path, key), f"must be a whole number from {low} to {high}")
@@ -251,9 +226,9 @@ def branch_to_data(branch: Branch) -> dict[str, Any]:
             "allow_priority": branch.allow_priority,
         },
         "hours": hours,
-        "services": [asdict(service) for service in branch.services.values()],
+        "services": [msgspec.to_builtins(service) for service in branch.services.values()],
         "counters": [
-            {**asdict(counter), "services": list(counter.services)} for counter in branch.counters.values()
+            {**msgspec.to_builtins(counter), "services": list(counter.services)} for counter in branch.counters.values()
         ],
     }
 

@@ -24,9 +24,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from enum import Enum, IntEnum
 from typing import Any
+
+import msgspec
+
+from server.shapes.fields import explain
 
 Json = dict[str, Any]
 
@@ -115,8 +118,7 @@ class CloseCode(IntEnum):
 MAX_PRINTER_ERROR_CHARS = 300
 
 
-@dataclass(frozen=True)
-class PrinterHealth:
+class PrinterHealth(msgspec.Struct, frozen=True, kw_only=True):
     """A ticket printer's condition: the ``printer`` object of a kiosk's ``health`` heartbeat.
 
     The kiosk sends it (``kiosk.printing``); the server parses it, stores it and shows it in the
@@ -137,27 +139,25 @@ class PrinterHealth:
 
     def wire(self) -> Json:
         """The ``printer`` object of a health heartbeat (and of the stored device record)."""
-        return asdict(self)
+        return msgspec.structs.asdict(self)
 
     def as_json(self) -> Json:
         """As reports and pages show it: with ``available``."""
-        return {**asdict(self), "available": self.available}
+        return {**self.wire(), "available": self.available}
 
     @classmethod
     def from_json(cls, data: object) -> PrinterHealth:
         """Parse a heartbeat's ``printer`` object; ValueError naming the bad field."""
-        if not isinstance(data, dict):
-            raise ValueError("'printer' must be an object")
-        flags: dict[str, bool] = {}
-        for name in ("online", "paper_out", "paper_near_end", "cover_open"):
-            value = data.get(name, name == "online")
-            if not isinstance(value, bool):
-                raise ValueError(f"'printer.{name}' must be true or false")
-            flags[name] = value
-        error = data.get("error")
-        if error is not None and not isinstance(error, str):
-            raise ValueError("'printer.error' must be a string or null")
-        return cls(**flags, error=error[:MAX_PRINTER_ERROR_CHARS] if error else None)
+        try:
+            health = msgspec.convert(data, cls)
+        except msgspec.ValidationError as exc:
+            field, message = explain(exc, cls)
+            raise ValueError(
+                "'printer' must be an object" if field is None else message.replace("'", "'printer.", 1)
+            ) from exc
+        if health.error and len(health.error) > MAX_PRINTER_ERROR_CHARS:
+            return msgspec.structs.replace(health, error=health.error[:MAX_PRINTER_ERROR_CHARS])
+        return health if health.error != "" else msgspec.structs.replace(health, error=None)
 
 
 #: Events a lobby display announces and highlights.
@@ -185,33 +185,20 @@ def message_from_entry(seq: str, fields: Mapping[str, str]) -> Json:
     return message
 
 
-def _public_ticket(ticket: Any) -> Any:
-    if isinstance(ticket, dict) and "id" in ticket:
-        return {k: v for k, v in ticket.items() if k != "id"}
-    return ticket
-
-
 def public_message(message: Json) -> Json:
     """The message without ticket ids: the holder's secret must not reach public screens."""
-    if "ticket" in message:
-        return {**message, "ticket": _public_ticket(message["ticket"])}
+    ticket = message.get("ticket")
+    if isinstance(ticket, dict) and "id" in ticket:
+        return {**message, "ticket": {k: v for k, v in ticket.items() if k != "id"}}
     return message
 
 
-def public_state(state: Json) -> Json:
-    """``QueueStore.state()`` without ticket ids, for public screens."""
-    counters = [{**c, "current": _public_ticket(c.get("current"))} for c in state.get("counters", [])]
-    recent = [{k: v for k, v in call.items() if k != "ticket"} for call in state.get("recent_calls", [])]
-    return {**state, "counters": counters, "recent_calls": recent}
+_ENCODER = msgspec.json.Encoder()
 
 
-def snapshot_message(seq: str | None, state: Json) -> Json:
-    return {"type": MessageType.SNAPSHOT.value, "seq": seq, "state": state}
-
-
-def encode(message: Json) -> str:
-    """JSON text as sent on the wire: compact, UTF-8 kept as is."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+def encode(message: object) -> str:
+    """JSON text as sent on the wire (a dict or a Struct of ``server.shapes``): compact, UTF-8 kept as is."""
+    return _ENCODER.encode(message).decode()
 
 
 PING_TEXT = encode({"type": MessageType.PING.value})

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -49,15 +50,18 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from server import events
-from server.api import _TICKET_ID, branch_store, ticket_id_of
+from server.api import TICKET_ID, branch_store, ticket_id_of
 from server.context import Context, context
 from server.errors import ApiError, NextUpError, invalid_field, not_found
 from server.events import CloseCode
 from server.fanout import Outgoing, Subscription
 from server.http import JSONResponse
+from server.rules import TicketStatus
 from server.settings import PhoneSettings
+from server.shapes.feedback import COMMENT_MAX, COMPLAINT_MAX, COMPLAINTS_PER_TICKET, Feedback, TicketMessage
+from server.shapes.tickets import Ticket
 from server.socket_session import close_quietly, origin_allowed, receive_pings, run_together
-from server.store import NOBODY, QueueStore
+from server.store import NOBODY, QueueStore, TicketReply
 from server.web.i18n import LANG_COOKIE, page_language, section, section_in, translate
 from server.web.templating import templates
 
@@ -71,11 +75,6 @@ LONG_POLL_MAX_S = 25.0
 SILENCE_LIMIT_S = 15.0
 #: Seconds after which a waiting ticket's view is reloaded even without an event.
 REFRESH_S = 30.0
-#: Longest comment of a rating and longest complaint, in characters.
-COMMENT_MAX = 500
-COMPLAINT_MAX = 1000
-#: Complaints one ticket may file: enough for a follow-up, too few to flood the managers' list.
-COMPLAINTS_PER_TICKET = 3
 
 #: Statuses after which a ticket's page counts down to its expiry.
 FINISHED = frozenset({"served", "no_show", "cancelled"})
@@ -93,56 +92,60 @@ def phone_settings(app: Starlette) -> PhoneSettings:
 # ---- The ticket as the phone sees it ------------------------------------------------------------
 
 
+class PhoneViewReply(TicketReply):
+    """``lua/phone_view.lua``'s reply: the ticket, its place, and what its holder did."""
+
+    rating: int | None = None
+    complaints: int = 0
+    #: When the ticket finished (ms since the epoch); None while it is not finished.
+    ended_ms: int | None = None
+
+
 @dataclass(frozen=True)
 class TicketView:
-    message: Json
+    message: TicketMessage
     service: str
     #: When the page stops working (ms since the epoch); None while the ticket is not finished.
     expires_ms: int | None
 
     @property
     def version(self) -> str:
-        return str(self.message["version"])
+        return self.message.version
 
     def expired(self, now_ms: int) -> bool:
         return self.expires_ms is not None and now_ms > self.expires_ms
 
 
-def gone(ticket: Json) -> ApiError:
-    return ApiError(
-        410, "gone", f"The page of ticket {ticket['number']} has expired", state=ticket["status"]
-    )
+def gone(ticket: Ticket) -> ApiError:
+    return ApiError(410, "gone", f"The page of ticket {ticket.number} has expired", state=ticket.status.value)
 
 
 async def read_view(store: QueueStore, settings: PhoneSettings, ticket_id: str) -> TicketView:
     """The ticket's view in one script call; 404 for an unknown ticket (expired or not: see ``current_view``)."""
-    result, _ = await store.run_script("phone_view", NOBODY, ticket_id)
-    if "error" in result:
+    result = await store.run_ticket_script(PhoneViewReply, "phone_view", NOBODY, ticket_id, context={"what": "Ticket"})
+    if result.ticket is None:
         raise not_found("Ticket")
-    ticket = store.with_position(result["ticket"], result["position"])
-    ended = result.get("ended_ms")
+    ticket = store.with_position(result.ticket, result.position)
     expires_ms = None
-    if ended is not None and settings.finished_page_ttl_s > 0:
-        expires_ms = int(ended) + settings.finished_page_ttl_s * 1000
-    complaints = int(result.get("complaints") or 0)
-    body: Json = {
-        "ticket": ticket,
-        "feedback": {
-            "rating": result.get("rating"),
-            "complaints": complaints,
-            "complaints_left": max(0, COMPLAINTS_PER_TICKET - complaints),
-        },
-        "expires_at": _iso(store, expires_ms),
-    }
-    version = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
-    return TicketView({"type": "ticket", "version": version, **body}, ticket["service"], expires_ms)
+    if result.ended_ms is not None and settings.finished_page_ttl_s > 0:
+        expires_ms = result.ended_ms + settings.finished_page_ttl_s * 1000
+    feedback = Feedback(
+        rating=result.rating,
+        complaints=result.complaints,
+        complaints_left=max(0, COMPLAINTS_PER_TICKET - result.complaints),
+    )
+    expires_at = _iso(store, expires_ms)
+    unversioned = TicketMessage(version="", ticket=ticket, feedback=feedback, expires_at=expires_at)
+    version = hashlib.sha256(msgspec.json.encode(unversioned)).hexdigest()[:16]
+    message = TicketMessage(version=version, ticket=ticket, feedback=feedback, expires_at=expires_at)
+    return TicketView(message, ticket.service, expires_ms)
 
 
 async def current_view(store: QueueStore, settings: PhoneSettings, ticket_id: str) -> TicketView:
     """The view of a ticket whose page still works: 404 unknown, 410 expired."""
     view = await read_view(store, settings, ticket_id)
     if view.expired(now_ms(store)):
-        raise gone(view.message["ticket"])
+        raise gone(view.message.ticket)
     return view
 
 
@@ -236,7 +239,7 @@ class PhoneConnection:
                 await self.websocket.send_text(item.text)  # a heartbeat ping or the answer to one
                 # The wait estimate also moves without events (it learns from recent handling
                 # times): a waiting ticket is reloaded now and then on a heartbeat.
-                waiting = self.view.message["ticket"]["status"] == "waiting"
+                waiting = self.view.message.ticket.status == TicketStatus.WAITING
                 if not (waiting and loop.time() - loaded >= REFRESH_S):
                     continue
             elif not drain_concerning(self.subscription, item, self.view.service):
@@ -253,7 +256,6 @@ class PhoneConnection:
             self.view = view
 
 
-
 async def ticket_socket(websocket: WebSocket) -> None:
     ctx: Context = websocket.app.state.nextup
     fanout = ctx.fanout
@@ -265,7 +267,7 @@ async def ticket_socket(websocket: WebSocket) -> None:
         await websocket.close(CloseCode.FORBIDDEN, "Origin does not match Host")
         return
     store = ctx.store
-    if not _TICKET_ID.match(ticket_id) or not fanout.serves(store.branch.id):
+    if not TICKET_ID.match(ticket_id) or not fanout.serves(store.branch.id):
         await websocket.close(CloseCode.NOT_FOUND, "no such ticket")
         return
     # Subscribe before reading the view, so no event after the read is missed.
@@ -336,6 +338,7 @@ async def _wait_for_change(request: Request, subscription: Subscription, view: T
 
 # ---- The page ----------------------------------------------------------------------------------------
 
+
 def error_page(request: Request, status: int, headers: Mapping[str, str] | None = None) -> Response:
     """A plain sentence for a page that cannot be shown: in the phone's language, then the other."""
     key = {404: "error.not_found", 410: "error.gone", 429: "error.rate_limited"}.get(status, "error.failed")
@@ -355,7 +358,7 @@ def error_page(request: Request, status: int, headers: Mapping[str, str] | None 
 def page_config(store: QueueStore, settings: PhoneSettings, view: TicketView, lang: str) -> Json:
     """What the page's script needs, embedded as JSON (the Content-Security-Policy forbids inline code)."""
     branch = store.branch
-    ticket_id = view.message["ticket"]["id"]
+    ticket_id = str(view.message.ticket.id)
     base = f"/api/branches/{branch.id}/tickets/{ticket_id}"
     return {
         "lang": lang,
@@ -363,7 +366,7 @@ def page_config(store: QueueStore, settings: PhoneSettings, view: TicketView, la
         "branch": {"id": branch.id, "name_zh": branch.name_zh, "name_en": branch.name_en},
         "services": {s.id: {"name_zh": s.name_zh, "name_en": s.name_en} for s in branch.services.values()},
         "counters": {c.id: {"name_zh": c.name_zh, "name_en": c.name_en} for c in branch.counters.values()},
-        "first": view.message,
+        "first": msgspec.to_builtins(view.message),
         "socket": f"/ws/tickets/{ticket_id}",
         "updates": f"{base}/updates",
         "cancel": f"{base}/cancel",
@@ -384,14 +387,14 @@ async def ticket_page(request: Request) -> Response:
     store = ctx.store
     settings = phone_settings(request.app)
     ticket_id: str = request.path_params["ticket"]
-    if not _TICKET_ID.match(ticket_id):
+    if not TICKET_ID.match(ticket_id):
         return error_page(request, 404)
     try:
         view = await current_view(store, settings, ticket_id)
     except ApiError as exc:
         return error_page(request, exc.status)
     lang = page_language(request)
-    ticket = view.message["ticket"]
+    ticket = msgspec.to_builtins(view.message.ticket)
     service = store.branch.services.get(ticket["service"])
     response = templates.TemplateResponse(
         request,

@@ -20,8 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.context import context
-from server.feedback import ComplaintState
-from server.phone import COMPLAINT_MAX
+from server.shapes.feedback import COMPLAINT_MAX, ComplaintState
 from server.web.i18n import page_language
 from server.web.pages import manager_identity, page_config, render
 

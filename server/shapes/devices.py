@@ -1,0 +1,84 @@
+"""Devices: the devices report (kiosks' printers, displays' screens) and pairing a device."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+from server.events import PrinterHealth
+from server.shapes.fields import MAX_USERNAME, Count, Seconds, Shape, Time, choice, text
+
+DeviceKind = Literal["display", "kiosk"]
+KINDS: tuple[DeviceKind, ...] = ("display", "kiosk")
+
+
+class PrinterCondition(PrinterHealth, frozen=True, kw_only=True):
+    """A kiosk's printer as the devices report shows it."""
+
+    available: Annotated[bool, Meta(description="Whether a ticket sent now is expected to print.")]
+
+
+class Device(Struct, kw_only=True):
+    device: str | None
+    role: str | None
+    address: str | None
+    connected: bool
+    online: Annotated[bool, Meta(description="Connected, with a heartbeat in the last 15 s.")]
+    last_heartbeat: Time | None
+    heartbeat_age_s: Annotated[float, Meta(ge=0)]
+    status: Literal["ok", "printer_unavailable", "offline"]
+    printer: Annotated[PrinterCondition | None, Meta(description="Null for a display (it has no printer).")]
+
+
+class Devices(Struct):
+    branch: str
+    devices: list[Device]
+
+
+class PairingRequest(Shape):
+    kind: Annotated[str, text(20, choice(KINDS), rule="must be 'display' or 'kiosk'")]
+    branch: Annotated[str, text(64)]
+
+
+class PairingAsked(Struct, kw_only=True):
+    code: Annotated[str, Meta(pattern="^[0-9]{6}$", description="Shown; an admin enters it.")]
+    claim: Annotated[str, Meta(description="Kept secret; POST /api/pairing/claim polls with it.")]
+    expires_in: Seconds
+
+
+class PairingApproval(Shape):
+    code: Annotated[str, text(20)]
+    name: Annotated[
+        str,
+        text(
+            MAX_USERNAME,
+            "[A-Za-z0-9_.-]+",
+            rule="may use letters, digits, '.', '_' and '-' (at most 64)",
+            description="The device account's name.",
+        ),
+    ]
+
+
+class PairingApproved(Struct, kw_only=True):
+    name: str
+    role: DeviceKind
+    branch: str
+    created: Annotated[bool, Meta(description="False: an existing device account paired again.")]
+
+
+class PairingClaim(Shape):
+    claim: Annotated[str, text(100)]
+
+
+class PairingWaiting(Struct):
+    status: Literal["waiting"]
+    expires_in: Count
+
+
+class PairingClaimed(Struct, kw_only=True):
+    token: Annotated[str, Meta(description="Send it as Authorization: Bearer <token>.")]
+    name: str
+    role: DeviceKind
+    branch: str
+    expires_in: Seconds
