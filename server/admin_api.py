@@ -18,13 +18,13 @@ from starlette.routing import Route
 from server import keys
 from server.api import USERNAME, actor_of, branch_store, identify
 from server.auth import Identity, Role
-from server.config import branch_to_data
+from server.config import branch_file
 from server.context import context
 from server.errors import ApiError, forbidden, invalid_field, not_found
 from server.http import JSONResponse, decode_body, read_body, read_bytes
 from server.shapes.accounts import Account, AccountChange, Accounts, NewUser, User
 from server.shapes.branch import Audit, AuditEntry, Notice, NoticeRequest
-from server.shapes.config import BranchSettingsChange, CounterChange, HoursChange, ServiceChange
+from server.shapes.config import BranchConfig, BranchSettingsChange, CounterChange, HoursChange, ServiceChange
 from server.shapes.fields import field_type, rule
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -59,14 +59,23 @@ async def get_config(request: Request) -> Response:
     await admin_of(request, Role.ADMIN, Role.MANAGER)
     ctx = context(request)
     await ctx.config.reload()
-    return JSONResponse({**branch_to_data(ctx.store.branch), "version": ctx.config.version})
+    return JSONResponse(configuration(request))
 
 
 async def save(request: Request, change: Any) -> Response:
     identity = await admin_of(request)
     ctx = context(request)
     await ctx.config.update(change, actor_of(identity, request))
-    return JSONResponse({**branch_to_data(ctx.store.branch), "version": ctx.config.version})
+    return JSONResponse(configuration(request))
+
+
+def configuration(request: Request) -> BranchConfig:
+    """The branch configuration now, with its version."""
+    ctx = context(request)
+    now = branch_file(ctx.store.branch)
+    return BranchConfig(
+        branch=now.branch, hours=now.hours, services=now.services, counters=now.counters, version=ctx.config.version
+    )
 
 
 async def put_service(request: Request) -> Response:

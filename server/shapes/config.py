@@ -31,11 +31,15 @@ Interval = Annotated[
     ),
 ]
 DayHours = Annotated[
-    Interval | list[Interval], Meta(description='"08:30-17:00", a list of such intervals, or "closed".')
+    Interval | list[Interval],
+    Meta(
+        description='"08:30-17:00", a list of such intervals, or "closed".',
+        extra={"rule": 'must be "08:30-17:00", a list of such intervals, or "closed"'},
+    ),
 ]
 
 
-class BranchSettings(Struct, kw_only=True):
+class BranchSettings(Struct, kw_only=True, frozen=True):
     """The branch's own settings (``[branch]`` without its id)."""
 
     name_zh: Name = "网点"
@@ -56,7 +60,7 @@ class BranchSettings(Struct, kw_only=True):
     allow_priority: Annotated[bool, Meta(description="Whether kiosks offer priority tickets.")] = True
 
 
-class BranchTable(BranchSettings, kw_only=True):
+class BranchTable(BranchSettings, kw_only=True, frozen=True):
     """``[branch]``."""
 
     id: ConfigId = "main"
@@ -72,9 +76,10 @@ class Hours(Struct, kw_only=True):
     fri: DayHours = "closed"
     sat: DayHours = "closed"
     sun: DayHours = "closed"
-    closed_dates: Annotated[list[date], Meta(description="Days the branch stays closed (2026-10-01).")] = msgspec.field(
-        default_factory=list
-    )
+    closed_dates: Annotated[
+        list[date],
+        Meta(description="Days the branch stays closed.", extra={"rule": "must be a list of dates (2026-10-01)"}),
+    ] = msgspec.field(default_factory=list)
 
 
 #: The hours of a branch file without an ``[hours]`` table: open around the clock.
@@ -112,7 +117,11 @@ class Counter(Struct, frozen=True):
     name_en: Name
     services: Annotated[
         tuple[str, ...],
-        Meta(min_length=1, description="Service ids in order of preference; the order breaks ties only."),
+        Meta(
+            min_length=1,
+            description="Service ids in order of preference; the order breaks ties only.",
+            extra={"rule": "must be a non-empty list of service ids"},
+        ),
     ]
     initial_status: Annotated[
         Literal["open", "closed"], Meta(description="Its status the first time the branch runs.")
