@@ -201,8 +201,6 @@ async def counter_actor(request: Request, ctx: Context, store: QueueStore, actio
     return identity, counter
 
 
-
-
 async def counter_action(request: Request) -> Response:
     ctx = context(request)
     store = branch_store(request, ctx)
@@ -249,11 +247,8 @@ async def branch_info(request: Request) -> Response:
     store = branch_store(request, context(request))
     branch = store.branch
     return JSONResponse(
-        BranchInfo(
-            id=branch.id,
-            name_zh=branch.name_zh,
-            name_en=branch.name_en,
-            timezone=branch.timezone,
+        BranchInfo.of(
+            branch,
             allow_priority=branch.allow_priority,
             services=[ServiceInfo.of(s) for s in branch.services.values()],
             counters=[CounterInfo.of(c) for c in branch.counters.values()],

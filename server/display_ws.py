@@ -32,6 +32,7 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+import msgspec
 from redis.exceptions import RedisError
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -51,7 +52,7 @@ from server.events import CloseCode
 from server.fanout import Outgoing, Subscription
 from server.pairing import DEVICE_COOKIE, presented_token, set_device_cookie
 from server.presence import DISPLAY_PRESENCE_S, PresenceThrottle
-from server.shapes.branch import DisplayState
+from server.shapes.branch import BranchPlace, CounterInfo, DisplayState, ServiceInfo
 from server.shapes.messages import Snapshot
 from server.socket_session import TokenWatch, admit, close_quietly, receive_pings, run_together
 from server.store import QueueStore
@@ -262,12 +263,9 @@ def page_config(branch: Branch, query: QueryParams) -> dict[str, Any]:
         services = list(branch.services)
     lang = query.get("lang", "")
     return {
-        "branch": {"id": branch.id, "name_zh": branch.name_zh, "name_en": branch.name_en,
-                   "timezone": branch.timezone},
-        "counters": [{"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "services": list(c.services)}
-                     for c in counters],
-        "services": [{"id": s.id, "prefix": s.prefix, "name_zh": s.name_zh, "name_en": s.name_en}
-                     for s in (branch.services[i] for i in services)],
+        "branch": msgspec.to_builtins(BranchPlace.of(branch)),
+        "counters": msgspec.to_builtins([CounterInfo.of(c) for c in counters]),
+        "services": msgspec.to_builtins([ServiceInfo.of(branch.services[i]) for i in services]),
         "filtered": only_counters is not None or only_services is not None,
         "lang": lang if lang in ("zh", "en") else "both",
         "socket": f"/ws/branches/{branch.id}/display",

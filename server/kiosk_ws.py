@@ -110,8 +110,7 @@ def refusal_of(error: ApiError) -> Refusal:
 
 
 def kiosk_branch(branch: Branch) -> KioskBranch:
-    return KioskBranch(id=branch.id, name_zh=branch.name_zh, name_en=branch.name_en, timezone=branch.timezone,
-                       counters=[CounterInfo.of(c) for c in branch.counters.values()])  # fmt: skip
+    return KioskBranch.of(branch, counters=[CounterInfo.of(c) for c in branch.counters.values()])
 
 
 async def services_message(store: QueueStore) -> KioskServices:

@@ -58,6 +58,7 @@ from server.fanout import Outgoing, Subscription
 from server.http import JSONResponse
 from server.rules import TicketStatus
 from server.settings import PhoneSettings
+from server.shapes.branch import BranchNames
 from server.shapes.feedback import COMMENT_MAX, COMPLAINT_MAX, COMPLAINTS_PER_TICKET, Feedback, TicketMessage
 from server.shapes.tickets import Ticket
 from server.socket_session import close_quietly, origin_allowed, receive_pings, run_together
@@ -363,7 +364,7 @@ def page_config(store: QueueStore, settings: PhoneSettings, view: TicketView, la
     return {
         "lang": lang,
         "ticket_id": ticket_id,
-        "branch": {"id": branch.id, "name_zh": branch.name_zh, "name_en": branch.name_en},
+        "branch": msgspec.to_builtins(BranchNames.of(branch)),
         "services": {s.id: {"name_zh": s.name_zh, "name_en": s.name_en} for s in branch.services.values()},
         "counters": {c.id: {"name_zh": c.name_zh, "name_en": c.name_en} for c in branch.counters.values()},
         "first": msgspec.to_builtins(view.message),

@@ -9,7 +9,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from msgspec.structs import replace
 
 from server.rules import CounterStatus
-from server.shapes.config import Counter, Service
+from server.shapes.config import BranchTable, Counter, Service
 from server.shapes.fields import MAX_NOTICE, SEQ, Count, Shape, Time, text
 from server.shapes.tickets import Ticket
 
@@ -120,13 +120,32 @@ class CounterInfo(Struct, kw_only=True):
         return cls(id=counter.id, name_zh=counter.name_zh, name_en=counter.name_en, services=list(counter.services))
 
 
-class BranchInfo(Struct, kw_only=True):
-    """The branch as kiosks and displays need it."""
+class BranchNames(Struct, kw_only=True):
+    """Which branch, in both languages (the staff and phone pages)."""
 
     id: str
     name_zh: str
     name_en: str
+
+    @classmethod
+    def of(cls, branch: BranchTable, **more: Any) -> Self:
+        """The shape of ``branch``; ``more`` gives the fields a subclass adds."""
+        return cls(id=branch.id, name_zh=branch.name_zh, name_en=branch.name_en, **more)
+
+
+class BranchPlace(BranchNames, kw_only=True):
+    """The branch's names and time zone (the display page)."""
+
     timezone: str
+
+    @classmethod
+    def of(cls, branch: BranchTable, **more: Any) -> Self:
+        return super().of(branch, timezone=branch.timezone, **more)
+
+
+class BranchInfo(BranchPlace, kw_only=True):
+    """The branch as kiosks and displays need it."""
+
     allow_priority: bool
     services: list[ServiceInfo]
     counters: list[CounterInfo]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from server.shapes.branch import CounterInfo, DisplayState, Seq
+from server.shapes.branch import BranchPlace, CounterInfo, DisplayState, Seq
 from server.shapes.fields import Count
 from server.shapes.tickets import Ticket
 
@@ -38,11 +38,7 @@ class KioskService(Struct, kw_only=True):
     refusal: Annotated[Refusal | None, Meta(description="Null while issuing.")]
 
 
-class KioskBranch(Struct, kw_only=True):
-    id: str
-    name_zh: str
-    name_en: str
-    timezone: str
+class KioskBranch(BranchPlace, kw_only=True):
     counters: list[CounterInfo]
 
 
