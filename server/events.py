@@ -2,7 +2,8 @@
 
 One place for the names and shapes that the Lua scripts (``lua/common.lua`` ``emit``), the fan-out,
 the lobby display page and the kiosk share: event and message types, the close codes of every
-websocket (``CloseCode``) and the printer status a kiosk reports (``PrinterHealth``).
+websocket (``CloseCode``) and the printer status a kiosk reports (``PrinterHealth``, declared with
+the other device shapes in ``server.shapes.devices``).
 
 A stream entry is ``(seq, {"type": <EventType>, "data": <JSON object>})``; the entry id is the
 event's ``seq`` ("1718000000000-0"), ordered the same way on every server process. ``data`` always
@@ -29,7 +30,7 @@ from typing import Any
 
 import msgspec
 
-from server.shapes.fields import explain
+from server.shapes.devices import PrinterHealth as PrinterHealth
 
 Json = dict[str, Any]
 
@@ -112,52 +113,6 @@ class CloseCode(IntEnum):
     GONE = 4410
     #: Too many lookups of unknown ticket ids from this address (phone); retry after a minute.
     RATE_LIMITED = 4429
-
-
-#: Longest printer error text a health heartbeat keeps; a device cannot fill Redis through it.
-MAX_PRINTER_ERROR_CHARS = 300
-
-
-class PrinterHealth(msgspec.Struct, frozen=True, kw_only=True):
-    """A ticket printer's condition: the ``printer`` object of a kiosk's ``health`` heartbeat.
-
-    The kiosk sends it (``kiosk.printing``); the server parses it, stores it and shows it in the
-    devices report (``server.devices``).
-    """
-
-    online: bool = True
-    paper_out: bool = False
-    paper_near_end: bool = False
-    cover_open: bool = False
-    #: Why the last print or status check failed, in words; None when it worked.
-    error: str | None = None
-
-    @property
-    def available(self) -> bool:
-        """True when a ticket sent now is expected to print."""
-        return self.online and not (self.paper_out or self.cover_open) and self.error is None
-
-    def wire(self) -> Json:
-        """The ``printer`` object of a health heartbeat (and of the stored device record)."""
-        return msgspec.structs.asdict(self)
-
-    def as_json(self) -> Json:
-        """As reports and pages show it: with ``available``."""
-        return {**self.wire(), "available": self.available}
-
-    @classmethod
-    def from_json(cls, data: object) -> PrinterHealth:
-        """Parse a heartbeat's ``printer`` object; ValueError naming the bad field."""
-        try:
-            health = msgspec.convert(data, cls)
-        except msgspec.ValidationError as exc:
-            field, message = explain(exc, cls)
-            raise ValueError(
-                "'printer' must be an object" if field is None else message.replace("'", "'printer.", 1)
-            ) from exc
-        if health.error and len(health.error) > MAX_PRINTER_ERROR_CHARS:
-            return msgspec.structs.replace(health, error=health.error[:MAX_PRINTER_ERROR_CHARS])
-        return health if health.error != "" else msgspec.structs.replace(health, error=None)
 
 
 #: Events a lobby display announces and highlights.

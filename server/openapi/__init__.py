@@ -7,7 +7,8 @@ it (schemathesis) gets 2xx for what the schema allows and 4xx for the rest.
 ``tests/test_bad_input.py`` holds it to every refusal. docs/api.md is the human version.
 
 The parts: ``components`` (the schemas), ``parts`` (error responses, operations), ``paths``
-(queue and administration) and ``phone`` (the phone page's endpoints).
+(the queue, logging in, accounts, pairing), ``admin`` (the session, account changes, configuration,
+notices, audit, devices) and ``phone`` (the phone page's endpoints).
 """
 
 from __future__ import annotations

@@ -1,13 +1,60 @@
-"""Devices: the devices report (kiosks' printers, displays' screens) and pairing a device."""
+"""Devices: the printer health a kiosk reports, the devices report (kiosks' printers, displays' screens)
+and pairing a device."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import msgspec
 from msgspec import Meta, Struct
 
-from server.events import PrinterHealth
-from server.shapes.fields import MAX_USERNAME, Count, Seconds, Shape, Time, choice, text
+from server.shapes.fields import MAX_USERNAME, Count, Seconds, Shape, Time, choice, explain, text
+
+#: Longest printer error text a health heartbeat keeps; a device cannot fill Redis through it.
+MAX_PRINTER_ERROR_CHARS = 300
+
+
+class PrinterHealth(msgspec.Struct, frozen=True, kw_only=True):
+    """A ticket printer's condition: the ``printer`` object of a kiosk's ``health`` heartbeat.
+
+    The kiosk sends it (``kiosk.printing``); the server parses it, stores it and shows it in the
+    devices report (``server.devices``).
+    """
+
+    online: bool = True
+    paper_out: bool = False
+    paper_near_end: bool = False
+    cover_open: bool = False
+    #: Why the last print or status check failed, in words; None when it worked.
+    error: str | None = None
+
+    @property
+    def available(self) -> bool:
+        """True when a ticket sent now is expected to print."""
+        return self.online and not (self.paper_out or self.cover_open) and self.error is None
+
+    def wire(self) -> dict[str, Any]:
+        """The ``printer`` object of a health heartbeat (and of the stored device record)."""
+        return msgspec.structs.asdict(self)
+
+    def as_json(self) -> dict[str, Any]:
+        """As reports and pages show it: with ``available``."""
+        return {**self.wire(), "available": self.available}
+
+    @classmethod
+    def from_json(cls, data: object) -> PrinterHealth:
+        """Parse a heartbeat's ``printer`` object; ValueError naming the bad field."""
+        try:
+            health = msgspec.convert(data, cls)
+        except msgspec.ValidationError as exc:
+            field, message = explain(exc, cls)
+            raise ValueError(
+                "'printer' must be an object" if field is None else message.replace("'", "'printer.", 1)
+            ) from exc
+        if health.error and len(health.error) > MAX_PRINTER_ERROR_CHARS:
+            return msgspec.structs.replace(health, error=health.error[:MAX_PRINTER_ERROR_CHARS])
+        return health if health.error != "" else msgspec.structs.replace(health, error=None)
+
 
 DeviceKind = Literal["display", "kiosk"]
 KINDS: tuple[DeviceKind, ...] = ("display", "kiosk")
