@@ -93,6 +93,8 @@ async def run_day(url: str, token: str, app: Any, clock: ManualClock, day: str, 
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(fresh(), loop))
 
     async def on_issued(ticket: dict[str, Any], _at: float) -> None:
+        if ticket["estimated_wait_s"] is None:
+            return  # no counter served it when issued: no minutes were promised, none to compare
         service, ahead = ticket["service"], ticket["ahead"]
         serving = open_serving(simulation.counters, service)
         configured = branch.services[service].average_handling_s

@@ -75,6 +75,8 @@ def ticket_print(ticket: Json, services: Json, qr_url: str, footer: str) -> Tick
         issued_at=datetime.fromisoformat(ticket["issued_at"]),
         ahead=int(ticket.get("ahead") or 0),
         estimated_wait_s=int(wait) if isinstance(wait, int) else None,
+        # A waiting ticket without a wait: the server promises no minutes while no counter serves it.
+        no_counter_serving=wait is None and ticket.get("status") == "waiting",
         counters=counters,
         qr_url=qr_url,
         footer=footer,

@@ -34,6 +34,8 @@ QR_MIN_MODULE_DOTS = 3
 
 PRIORITY_LABEL = "优先 PRIORITY"
 QR_CAPTION = ("扫码查看排队进度", "Scan to follow your turn")
+#: Instead of minutes, when every counter serving the service is paused or closed.
+NO_COUNTER_SERVING = ("暂无窗口办理此业务", "No counter is serving this right now")
 
 
 def _lines(
@@ -104,7 +106,9 @@ def ticket_layout(ticket: TicketPrint, profile: PrinterProfile) -> list[LayoutIt
     items.append(Rule())
     items += _lines(ticket.issued_at.strftime("%Y-%m-%d %H:%M"), cols)
     items += _pair(f"前面还有 {ticket.ahead} 人", f"{ticket.ahead} ahead of you", cols)
-    if ticket.estimated_wait_s is not None:
+    if ticket.no_counter_serving:
+        items += _pair(*NO_COUNTER_SERVING, cols)
+    elif ticket.estimated_wait_s is not None:
         minutes = _wait_minutes(ticket.estimated_wait_s)
         items += _pair(f"预计等待 {minutes} 分钟", f"about {minutes} min", cols)
     counters = [c for c in (clean(c).strip() for c in ticket.counters) if c]

@@ -26,6 +26,8 @@ class TicketPrint:
     qr_url: str
     footer: str
     priority: bool = False
+    #: No open counter serves the service now: the ticket says so instead of a wait in minutes.
+    no_counter_serving: bool = False
 
     def __post_init__(self) -> None:
         # Fail at construction rather than halfway through rendering, so a
@@ -36,6 +38,8 @@ class TicketPrint:
             raise TicketDataError(f"TicketPrint.ahead must be >= 0, got {self.ahead}")
         if self.estimated_wait_s is not None and self.estimated_wait_s < 0:
             raise TicketDataError(f"TicketPrint.estimated_wait_s must be >= 0 or None, got {self.estimated_wait_s}")
+        if self.no_counter_serving and self.estimated_wait_s is not None:
+            raise TicketDataError("TicketPrint.estimated_wait_s must be None when no counter is serving")
         if not self.number.strip():
             raise TicketDataError("TicketPrint.number must not be empty")
         if not self.qr_url.strip():

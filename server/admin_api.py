@@ -62,10 +62,11 @@ async def get_config(request: Request) -> Response:
     return JSONResponse(configuration(request))
 
 
-async def save(request: Request, change: Any) -> Response:
+async def save(request: Request, change: Any, part: str, item: str | None = None) -> Response:
+    """Apply ``change``; ``part`` and ``item`` (``"service"``, ``"A"``) say what it is about, for the audit."""
     identity = await admin_of(request)
     ctx = context(request)
-    await ctx.config.update(change, actor_of(identity, request))
+    await ctx.config.update(change, actor_of(identity, request), part, item)
     return JSONResponse(configuration(request))
 
 
@@ -99,7 +100,7 @@ async def put_service(request: Request) -> Response:
                 return
         data["services"].append({"id": service_id, "prefix": service_id[:1].upper(), **body})
 
-    return await save(request, change)
+    return await save(request, change, "service", service_id)
 
 
 async def delete_service(request: Request) -> Response:
@@ -117,7 +118,7 @@ async def delete_service(request: Request) -> Response:
         for counter in data["counters"]:
             counter["services"] = [s for s in counter["services"] if s != service_id]
 
-    return await save(request, change)
+    return await save(request, change, "service", service_id)
 
 
 async def put_counter(request: Request) -> Response:
@@ -134,7 +135,7 @@ async def put_counter(request: Request) -> Response:
             {"id": counter_id, "name_zh": f"{counter_id}号窗口", "name_en": f"Counter {counter_id}", **body}
         )
 
-    return await save(request, change)
+    return await save(request, change, "counter", counter_id)
 
 
 async def delete_counter(request: Request) -> Response:
@@ -150,7 +151,7 @@ async def delete_counter(request: Request) -> Response:
     def change(data: dict[str, Any]) -> None:
         data["counters"] = [c for c in data["counters"] if c["id"] != counter_id]
 
-    return await save(request, change)
+    return await save(request, change, "counter", counter_id)
 
 
 async def put_hours(request: Request) -> Response:
@@ -160,7 +161,7 @@ async def put_hours(request: Request) -> Response:
     def change(data: dict[str, Any]) -> None:
         data["hours"].update(body)
 
-    return await save(request, change)
+    return await save(request, change, "hours")
 
 
 async def put_branch_settings(request: Request) -> Response:
@@ -170,7 +171,7 @@ async def put_branch_settings(request: Request) -> Response:
     def change(data: dict[str, Any]) -> None:
         data["branch"].update(body)
 
-    return await save(request, change)
+    return await save(request, change, "branch")
 
 
 async def post_notice(request: Request) -> Response:

@@ -7,7 +7,6 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -15,7 +14,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import admin_api, devices, display_ws, feedback, keyring, kiosk_ws, openapi, pairing, phone, retention
+from server import (
+    admin_api,
+    devices,
+    display_ws,
+    emergency,
+    feedback,
+    keyring,
+    kiosk_ws,
+    migrations,
+    openapi,
+    pairing,
+    phone,
+    retention,
+)
 from server.account_cache import AccountCache
 from server.api import ROUTES
 from server.auth import Accounts, TokenSigner, bootstrap_admin
@@ -32,6 +44,7 @@ from server.metrics.consumer import MetricsConsumer
 from server.metrics.estimate import WaitEstimator
 from server.phone_cipher import PhoneCipher
 from server.proxies import proxy_middleware
+from server.redis_connect import connect as connect_redis
 from server.sessions import Revocations
 from server.settings import Settings
 from server.socket_limit import SocketCap
@@ -51,11 +64,14 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Each component started registers its own stop on the stack: they stop in reverse order.
         async with contextlib.AsyncExitStack() as stack:
-            redis = Redis.from_url(redis_url, decode_responses=True, max_connections=256)
+            redis = connect_redis(redis_url, decode_responses=True, max_connections=256)
             stack.push_async_callback(redis.aclose)
+            await migrations.check(redis)
             accounts = Accounts(redis)
             stack.callback(accounts.gate.close)
             store = QueueStore(redis, branch, clock or SystemClock())
+            if settings.redis_wait_replicas:
+                store.scripts.require_replicas(settings.redis_wait_replicas, settings.redis_wait_timeout_ms)
             config = BranchConfig(store)
             await config.seed(branch)
             await config.start_watching()
@@ -107,6 +123,7 @@ def create_app(settings: Settings, branch: Branch, redis_url: str, clock: Clock 
         routes=[
             *ROUTES,
             *admin_api.ROUTES,
+            *emergency.ROUTES,
             *login.ROUTES,
             *counter.ROUTES,
             *admin.ROUTES,

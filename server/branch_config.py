@@ -31,6 +31,35 @@ def data_hash(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
+#: The parts of the configuration a change can be about: those of one item (a list of ``{"id"}``)
+#: and the others (one table).
+ITEM_PARTS = {"service": "services", "counter": "counters"}
+TABLE_PARTS = ("branch", "hours")
+
+
+def change_summary(before: dict[str, Any], after: dict[str, Any], part: str, item: str | None) -> dict[str, Any]:
+    """What a configuration change did, for its audit entry: ``{"part", "change", "fields"}``, and
+    for a service or counter its ``id``, ``name_zh`` and ``name_en``.
+
+    ``change`` is ``added``, ``changed`` or ``deleted``; ``fields`` the names of the fields whose
+    value differs, left out when there are none (an addition, a deletion, a save that changed
+    nothing: the Lua JSON encoder would write an empty list as ``{}``)."""
+    if part in TABLE_PARTS:
+        old, new = before[part], after[part]
+    else:
+        old, new = ({e["id"]: e for e in data[ITEM_PARTS[part]]}.get(item) for data in (before, after))
+    change = "added" if old is None else "deleted" if new is None else "changed"
+    summary: dict[str, Any] = {"part": part, "change": change}
+    if item is not None:  # with its names, which a deleted item no longer has anywhere else
+        named = new or old or {}
+        summary.update(id=item, name_zh=named.get("name_zh", ""), name_en=named.get("name_en", ""))
+    if old is not None and new is not None:
+        fields = sorted(k for k in {*old, *new} if old.get(k) != new.get(k))
+        if fields:
+            summary["fields"] = fields
+    return summary
+
+
 class BranchConfig:
     def __init__(self, store: QueueStore) -> None:
         self.store = store
@@ -62,10 +91,16 @@ class BranchConfig:
         if raw and version:
             self._apply(str(raw), int(version))
 
-    async def update(self, change: Callable[[dict[str, Any]], None], actor: Actor) -> Branch:
-        """Apply ``change`` to the current configuration data and save it; 422 when it is invalid."""
+    async def update(
+        self, change: Callable[[dict[str, Any]], None], actor: Actor, part: str, item: str | None = None
+    ) -> Branch:
+        """Apply ``change`` to the current configuration data and save it; 422 when it is invalid.
+
+        ``part`` and ``item`` name what the change is about (``"service"``, ``"A"``): with the fields
+        that really changed, they are the audit entry's details (``change_summary``)."""
         for _ in range(SAVE_ATTEMPTS):
             await self.reload()
+            before = branch_to_data(self.store.branch)
             data = branch_to_data(self.store.branch)
             change(data)
             try:
@@ -74,8 +109,12 @@ class BranchConfig:
                 raise invalid_field("config", "; ".join(p.removeprefix("config: ") for p in exc.problems)) from exc
             # What is stored is the validated branch written out again: defaults filled in, nothing
             # the scripts could trip over.
-            normalised = json.dumps(branch_to_data(branch), ensure_ascii=False)
-            result, _ = await self.store.run_script("save_config", actor, normalised, self.version, self.channel)
+            after = branch_to_data(branch)
+            normalised = json.dumps(after, ensure_ascii=False)
+            summary = json.dumps(change_summary(before, after, part, item), ensure_ascii=False)
+            result, _ = await self.store.run_script(
+                "save_config", actor, normalised, self.version, self.channel, summary
+            )
             if "error" not in result:
                 self._apply(normalised, int(result["version"]))
                 return branch

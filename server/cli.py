@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -10,11 +11,14 @@ from pathlib import Path
 
 from kiosk import cli as kiosk_cli
 from server import keyring
+from server.backup.cli import add_backup_commands
 from server.config import Branch, demo_branch, load_config
 from server.data_dir import PRIVATE_UMASK, make_private
 from server.errors import ConfigError, EmbeddedRedisError
 from server.log_redaction import protect_handlers
 from server.metrics.report_cli import add_report_command
+from server.migrate_cli import add_migrate_command, check_data_version
+from server.migrations import DataVersionError
 from server.secrets_cli import add_secrets_command
 from server.simulate import add_simulate_command
 
@@ -50,6 +54,7 @@ def serve(args: argparse.Namespace) -> int:
         redis_url = embedded.start()
         print(f"Embedded Redis with its data in {settings.data_dir}", flush=True)
     try:
+        asyncio.run(check_data_version(redis_url))
         app = create_app(settings, branch, redis_url)
         print(f"NextUp serving branch {branch.id} on http://{args.host}:{args.port}", flush=True)
         if args.config is None:
@@ -129,6 +134,8 @@ def parser() -> argparse.ArgumentParser:
     add_simulate_command(commands)
     add_report_command(commands)
     add_secrets_command(commands)
+    add_backup_commands(commands)
+    add_migrate_command(commands)
     return root
 
 
@@ -138,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     protect_handlers()  # no token in any log line, whichever command runs
     try:
         code: int = args.run(args)
-    except (ConfigError, EmbeddedRedisError) as exc:
+    except (ConfigError, EmbeddedRedisError, DataVersionError) as exc:
         print(f"nextup: {exc}", file=sys.stderr)
         return 1
     return code

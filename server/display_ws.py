@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import jinja2
 import msgspec
@@ -108,6 +109,7 @@ async def snapshot(store: QueueStore) -> Snapshot:
     shown = DisplayState(
         branch=state.branch, name_zh=branch.name_zh, name_en=branch.name_en, timezone=branch.timezone,
         services=state.services, counters=state.counters, recent_calls=state.recent_calls, notice=state.notice,
+        emergency=state.emergency,
     )  # fmt: skip
     return Snapshot(seq=state.seq, state=shown)
 
@@ -274,10 +276,25 @@ def page_config(branch: Branch, query: QueryParams) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _error_page(status: int, title: str, detail: str) -> Response:
-    """``title``: the key of the page's title in the text catalogue."""
-    words = CATALOGUE[title]
-    html = _templates().get_template("error.html").render(title_zh=words["zh"], title_en=words["en"], detail=detail)
+#: What a display's address may carry on to its pairing screen: its filters and language, never a token.
+_KEPT_QUERY = ("lang", "counters", "services")
+
+
+def _error_page(request: Request, branch: Branch, status: int, title: str, what: str) -> Response:
+    """A plain page for whoever stands at the TV: what happened (``title``, ``what``: catalogue keys)
+    and what to do, in Chinese and English (or the ``?lang=`` one); its button opens this server's
+    pairing screen. No API path, no token: nothing a person at a TV could act on."""
+    names = {"zh": branch.name_zh, "en": branch.name_en}
+    lang = request.query_params.get("lang", "")
+    kept = urlencode([(k, v) for k, v in request.query_params.multi_items() if k in _KEPT_QUERY])
+    html = _templates().get_template("error.html").render(
+        lang=lang if lang in ("zh", "en") else "both",
+        title=CATALOGUE[title],
+        lines=[{lang: CATALOGUE[key][lang].format(branch=names[lang]) for lang in names}
+               for key in (what, "display.error.todo")],
+        pair={"href": f"/display/{quote(branch.id)}" + (f"?{kept}" if kept else ""),
+              "text": CATALOGUE["display.error.pair"]},
+    )  # fmt: skip
     return HTMLResponse(html, status_code=status, headers=_PAGE_HEADERS)
 
 
@@ -291,17 +308,14 @@ async def display_page(request: Request) -> Response:
     ctx: Context = request.app.state.nextup
     branch = ctx.store.branch
     if request.path_params["branch"] != branch.id:
-        return _error_page(404, "display.error.no_branch", f"This server serves branch {branch.id}.")
+        return _error_page(request, branch, 404, "display.error.no_branch", "display.error.no_branch_what")
     token = request.query_params.get("token", "")
     if token:
         try:
             identity = await watcher(ctx, token, branch.id)
         except ApiError as exc:
-            detail = (
-                f"{exc.message}. Pair this display (open /display/{branch.id} and enter its code in Admin), "
-                f"or log in with a display account (POST /api/login) and open /display/{branch.id}?token=<token>."
-            )
-            return _error_page(exc.status, "display.error.unauthorised", detail)
+            what = "display.error.unauthorised_what"
+            return _error_page(request, branch, exc.status, "display.error.unauthorised", what)
     else:
         try:
             identity = await watcher(ctx, request.cookies.get(DEVICE_COOKIE, ""), branch.id)

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -138,3 +139,18 @@ class EmbeddedRedis:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def command_redis_url(url: str | None, data_dir: Path) -> Iterator[str]:
+    """The Redis a command-line tool works on: ``url`` when given, else the embedded Redis of
+    ``data_dir``: the running server's when it answers, else started for the command and stopped after."""
+    if url is not None:
+        yield url
+        return
+    embedded = EmbeddedRedis(data_dir)
+    if embedded._answers():
+        yield embedded.url
+        return
+    with embedded:
+        yield embedded.url

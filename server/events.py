@@ -73,6 +73,12 @@ class EventType(str, Enum):
     #: A manager set the notices ticker (``text_zh``, ``text_en``, ``emergency``: bool); both texts
     #: empty clear it. Each event replaces the previous notice.
     NOTICE_POSTED = "notice_posted"
+    #: A manager put the branch into an emergency state (``emergency``: ``kind``, ``text_zh``,
+    #: ``text_en``, ``since``); a second one replaces the first. Displays cover the screen and
+    #: announce it, kiosks stop issuing, phones show it.
+    EMERGENCY_STARTED = "emergency_started"
+    #: The emergency state ended: every screen is as before.
+    EMERGENCY_ENDED = "emergency_ended"
 
 
 class MessageType(str, Enum):

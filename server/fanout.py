@@ -33,6 +33,7 @@ from redis.exceptions import RedisError
 
 from server import events, keys
 from server.background import BackgroundTask, Backoff, Loop
+from server.redis_connect import connect as connect_redis
 
 log = logging.getLogger("nextup.fanout")
 
@@ -196,7 +197,7 @@ class Fanout:
     ) -> Fanout:
         """Connect, note where each stream ends, and start following them."""
         # redis-py's default socket timeout (5 s) would cut a blocked XREAD short: allow the block and more.
-        redis = Redis.from_url(redis_url, decode_responses=True, socket_timeout=BLOCK_MS / 1000 + 10)
+        redis = connect_redis(redis_url, decode_responses=True, socket_timeout=BLOCK_MS / 1000 + 10)
         fanout = cls(redis, branches, queue_size=queue_size, heartbeat_s=heartbeat_s)
         try:
             # Where each stream ends now, before any client can subscribe: a client's snapshot is read

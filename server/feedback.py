@@ -20,7 +20,7 @@ Routes:
   (the ticket is not served; body names ``state``), 410 ``gone``, 404, 422.
 - ``POST /api/branches/{b}/tickets/{id}/complaints`` ``{"text", "phone"?}`` -> 201
   ``{"id", "state", "filed_at", "answer_due_at"}``; 409 ``too_many_complaints``, 410, 404, 422.
-- ``GET /api/branches/{b}/complaints?state=open|answered|closed&count=N`` (manager, admin) ->
+- ``GET /api/branches/{b}/complaints?state=open|answered|closed[,...]&count=N`` (manager, admin) ->
   ``{"complaints": [...newest first], "answer_target_h"}``.
 - ``PATCH /api/branches/{b}/complaints/{id}`` ``{"state"?, "answer"?}`` (manager, admin) -> the
   complaint; 409 ``invalid_state`` when its state does not allow the change, 422 ``invalid_field``.
@@ -44,6 +44,7 @@ from server.api import actor_of, branch_store, identify, ticket_id_of
 from server.auth import Role
 from server.context import context
 from server.errors import ApiError, invalid_field, not_found
+from server.follow_up import answer_due_ms
 from server.http import JSONResponse, read_body
 from server.phone import phone_settings
 from server.phone_cipher import PhoneCipher
@@ -79,11 +80,15 @@ COMPLAINT_TRANSITIONS: dict[ComplaintState, frozenset[ComplaintState]] = {
 }
 
 
-# ---- Complaints as managers see them (no I/O) -------------------------------------------------
+# ---- Query and complaints as managers see them (no I/O) ----------------------------------------
 
 
-def answer_due_ms(filed_ms: int, settings: PhoneSettings) -> int:
-    return filed_ms + int(settings.complaint_answer_target_h * 3_600_000)
+def states_field(raw: str) -> frozenset[str]:
+    """``?state=``: one state or a comma list of them (``open,answered``); empty keeps every state."""
+    wanted = frozenset(raw.split(",")) if raw else frozenset()
+    if not wanted <= {s.value for s in ComplaintState}:
+        raise invalid_field("state", "'state' must be open, answered or closed, or a comma list of them")
+    return wanted
 
 
 def complaint_summary(record: dict[str, str], now_ms: int, settings: PhoneSettings, cipher: PhoneCipher,
@@ -220,14 +225,12 @@ def _count(request: Request) -> int:
 
 
 async def list_complaints(request: Request) -> Response:
-    """Complaints, newest first; ``?state=`` keeps one state, ``?count=`` (default 100)."""
+    """Complaints, newest first; ``?state=`` keeps one state or a comma list of them, ``?count=`` (default 100)."""
     await _manager(request)
     ctx = context(request)
     store = ctx.store
     settings = phone_settings(request.app)
-    wanted = request.query_params.get("state", "")
-    if wanted and wanted not in {s.value for s in ComplaintState}:
-        raise invalid_field("state", "'state' must be open, answered or closed")
+    wanted = states_field(request.query_params.get("state", ""))
     count = _count(request)
     # Listing never shows a number past its retention, even if the hourly erasure has not run yet.
     await purge_phones(store, settings)
@@ -243,7 +246,7 @@ async def list_complaints(request: Request) -> Response:
                 pipe.hgetall(keys.complaint(branch, cid))
             records = cast(list[dict[str, str]], await pipe.execute())
         for record in records:
-            if record and (not wanted or record.get("state") == wanted):
+            if record and (not wanted or record.get("state") in wanted):
                 found.append(complaint_summary(record, now, settings, cipher, store))
         if len(found) >= count:
             break

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import cache
 from typing import Any, TypeVar
@@ -107,47 +106,6 @@ def _check_json(body: bytes) -> None:
 async def read_body(request: Request, limit: int, shape: type[S]) -> S:
     """The request body decoded into ``shape`` and checked by it (see ``decode_body``)."""
     return decode_body(await read_bytes(request, limit), shape)
-
-
-async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    """The request body as a JSON object of any fields; 413 past ``limit`` bytes, 400 when it is not one."""
-    body = await read_bytes(request, limit)
-    if not body.strip():
-        return {}
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        # RecursionError: arrays or objects nested deeper than the parser can follow.
-        raise malformed("The body is not valid JSON") from exc
-    if not isinstance(data, dict):
-        raise malformed("The body must be a JSON object")
-    if body.isascii() and b"\\u" not in body:
-        return data  # no escape and no byte beyond ASCII: no surrogate can be in it
-    try:
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except (UnicodeEncodeError, RecursionError) as exc:
-        # A lone surrogate escape ("\ud800") parses, but no UTF-8 reply, password hash or Redis
-        # value can hold it: refuse it here rather than fail deep inside a handler.
-        raise malformed("The body contains a lone UTF-16 surrogate escape; send valid Unicode text") from exc
-    return data
-
-
-def text_field(data: dict[str, Any], name: str, *, max_length: int = 200, required: bool = True) -> str:
-    value = data.get(name)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or not value.strip():
-        raise invalid_field(name, f"'{name}' must be a non-empty string")
-    if len(value) > max_length:
-        raise invalid_field(name, f"'{name}' must be at most {max_length} characters")
-    return value.strip()
-
-
-def bool_field(data: dict[str, Any], name: str, default: bool) -> bool:
-    value = data.get(name, default)
-    if not isinstance(value, bool):
-        raise invalid_field(name, f"'{name}' must be true or false")
-    return value
 
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:

@@ -94,6 +94,12 @@ def notice(branch: str) -> str:
     return f"{branch_prefix(branch)}notice"
 
 
+def emergency(branch: str) -> str:
+    """Hash, present only while the branch is in an emergency state (应急预案): kind, text_zh,
+    text_en (the manager's own words, may be empty), since, by. Tickets are refused meanwhile."""
+    return f"{branch_prefix(branch)}emergency"
+
+
 def idempotency(branch: str, key: str) -> str:
     """String: ticket id issued for a client's Idempotency-Key, kept IDEMPOTENCY_TTL_S."""
     return f"{branch_prefix(branch)}idempotency:{key}"
@@ -177,6 +183,16 @@ def signing_secret() -> str:
     """String, before the secrets file (``server.keyring``): the token-signing key. Start-up moves it
     into the file and deletes it; no key is kept in Redis any more."""
     return f"{ROOT}:signing_secret"
+
+
+def data_version() -> str:
+    """String: the data-format version of the installation's data (``server.migrations``)."""
+    return f"{ROOT}:data_version"
+
+
+def migration_lock() -> str:
+    """String with a time to live: held by the one ``nextup migrate`` running (its host and pid)."""
+    return f"{ROOT}:migrating"
 
 
 # --- metrics (``server.metrics``): every key carries the branch hash tag, as the event stream does,

@@ -13,7 +13,8 @@ Server -> kiosk:
   at most one every ``REFRESH_MIN_INTERVAL_S``, and it is recomputed every ``REFRESH_EVERY_S``
   anyway because opening hours end without any event. Each service is ``{id, prefix, name_zh,
   name_en, waiting, estimated_wait_s, issuing, refusal}``: ``estimated_wait_s`` is what a regular
-  ticket issued now would be told; ``refusal`` is null while ``issuing``, else ``{code, message,
+  ticket issued now would be told (``QueueStore.wait_s``, as its phone page), null while no open
+  counter serves the service; ``refusal`` is null while ``issuing``, else ``{code, message,
   message_zh}`` with code ``closed``, ``stopped_issuing`` or ``daily_cap_reached``. ``branch`` is
   ``{id, name_zh, name_en, timezone, counters: [{id, name_zh, name_en, services}]}``.
 - ``{"type": "issued", "request_id", "ticket": {...}}``: the ticket JSON of the HTTP API (with its
@@ -64,12 +65,11 @@ from server.context import Context
 from server.errors import ApiError, NextUpError
 from server.events import CloseCode
 from server.fanout import Subscription
-from server.metrics import estimate
 from server.pairing import presented_token
 from server.shapes.branch import CounterInfo
 from server.shapes.messages import Issued, KioskBranch, KioskError, KioskService, KioskServices, Refusal, Refused
 from server.socket_session import TokenWatch, admit, close_quietly, run_together
-from server.store import Actor, IssueLimit, QueueStore
+from server.store import Actor, IssueLimit, QueueStore, emergency_refusal
 
 log = logging.getLogger("nextup.kiosk")
 
@@ -124,6 +124,7 @@ async def services_message(store: QueueStore) -> KioskServices:
         issued = cast(dict[str, str], await store.redis.hgetall(keys.numbering(branch.id, day)))
     open_counters = [branch.counters[c.id] for c in state.counters
                      if c.status == rules.CounterStatus.OPEN and c.id in branch.counters]  # fmt: skip
+    emergency = state.emergency
     services = []
     for entry in state.services:
         service = branch.services.get(entry.id)
@@ -134,20 +135,21 @@ async def services_message(store: QueueStore) -> KioskServices:
         serving = sum(1 for c in open_counters if service.id in c.services)
         refusal: Refusal | None = None
         why = rules.issue_refusal(branch, service.id, now)
-        if why is not None:
+        if emergency is not None:
+            refusal = refusal_of(emergency_refusal(emergency.kind.value))
+        elif why is not None:
             refusal = Refusal(code=why.code, message=why.message, message_zh=why.message_zh)
         elif service.daily_cap and int(issued.get(service.id, 0)) >= service.daily_cap:
             # The same words the issue request would be refused with.
             refusal = refusal_of(store.daily_cap_refusal(service.id, service.daily_cap))
-        # The model's wait for a ticket issued now; the simple formula until it has a snapshot.
-        wait_s = estimate.new_ticket_wait_s(store, service.id, regular_waiting, ahead)
-        if wait_s is None:
-            wait_s = rules.estimated_wait_s(ahead, service.average_handling_s, serving)
+        # What a regular ticket issued now would be told (None while no open counter serves it).
+        wait_s = store.wait_s(service.id, False, regular_waiting, ahead, serving)
         services.append(KioskService(
             id=service.id, prefix=service.prefix, name_zh=service.name_zh, name_en=service.name_en,
             waiting=entry.waiting, estimated_wait_s=wait_s, issuing=refusal is None, refusal=refusal,
         ))  # fmt: skip
-    return KioskServices(services=services, branch=kiosk_branch(branch), allow_priority=branch.allow_priority)
+    return KioskServices(services=services, branch=kiosk_branch(branch), allow_priority=branch.allow_priority,
+                         emergency=emergency)  # fmt: skip
 
 
 class _TooSlow(NextUpError):

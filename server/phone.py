@@ -7,12 +7,16 @@ rate-limited per client address (``server.lookup_limit``).
 The message a page receives, on every channel::
 
     {"type": "ticket", "version": "<16 hex>", "ticket": {...the ticket JSON of the HTTP API...},
-     "feedback": {"rating": 1-5 | null, "complaints": n, "complaints_left": n},
+     "feedback": {"rating": 1-5 | null, "complaints": n, "complaints_left": n, "accepting": bool,
+                  "filed": [{"state", "text", "filed_at", "answer_due_at", "answer", "answered_at"}]},
      "expires_at": "<ISO 8601>" | null}
 
 ``version`` changes exactly when anything else in the message does. ``expires_at`` is when the page
 of a finished ticket (served, no-show, cancelled) stops working: ``PhoneSettings.finished_page_ttl_s``
-after it finished; from then on the page, the socket and the API answer 410 ``gone``.
+after it finished, later for a ticket with complaints, whose holder reads the answers there (null
+while one waits for its answer; ``server.follow_up``); from then on the page, the socket and the
+API answer 410 ``gone``. ``feedback.accepting`` is whether a rating or a complaint is still taken
+(until the finished page's own time); ``feedback.filed`` the ticket's complaints, oldest first.
 
 Websocket ``/ws/tickets/{ticket id}``: the message on connect, then again after any event of the
 branch that may change the ticket or its place in line (an event of its service, a counter or a
@@ -49,7 +53,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from server import events
+from server import events, follow_up
 from server.api import TICKET_ID, branch_store, ticket_id_of
 from server.context import Context, context
 from server.errors import ApiError, NextUpError, invalid_field, not_found
@@ -58,8 +62,15 @@ from server.fanout import Outgoing, Subscription
 from server.http import JSONResponse
 from server.rules import TicketStatus
 from server.settings import PhoneSettings
-from server.shapes.branch import BranchNames
-from server.shapes.feedback import COMMENT_MAX, COMPLAINT_MAX, COMPLAINTS_PER_TICKET, Feedback, TicketMessage
+from server.shapes.branch import BranchNames, Emergency
+from server.shapes.feedback import (
+    COMMENT_MAX,
+    COMPLAINT_MAX,
+    COMPLAINTS_PER_TICKET,
+    Feedback,
+    FiledComplaint,
+    TicketMessage,
+)
 from server.shapes.tickets import Ticket
 from server.socket_session import close_quietly, origin_allowed, receive_pings, run_together
 from server.store import NOBODY, QueueStore, TicketReply
@@ -100,6 +111,9 @@ class PhoneViewReply(TicketReply):
     complaints: int = 0
     #: When the ticket finished (ms since the epoch); None while it is not finished.
     ended_ms: int | None = None
+    #: Its complaints' stored fields (``follow_up.STORED_FIELDS``); cjson writes an empty list as {}.
+    filed: list[dict[str, str]] | dict[str, Any] = msgspec.field(default_factory=list)
+    emergency: Emergency | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +130,15 @@ class TicketView:
     def expired(self, now_ms: int) -> bool:
         return self.expires_ms is not None and now_ms > self.expires_ms
 
+    @property
+    def changes_unannounced(self) -> bool:
+        """Whether the view may change with no event: the wait estimate of a waiting ticket learns
+        from recent handling times; a finished ticket's complaints are answered (complaints are
+        never in the stream) and its feedback window closes. Such a view is reloaded every
+        ``REFRESH_S`` on a heartbeat."""
+        status = self.message.ticket.status
+        return status == TicketStatus.WAITING or status in FINISHED
+
 
 def gone(ticket: Ticket) -> ApiError:
     return ApiError(410, "gone", f"The page of ticket {ticket.number} has expired", state=ticket.status.value)
@@ -123,23 +146,29 @@ def gone(ticket: Ticket) -> ApiError:
 
 async def read_view(store: QueueStore, settings: PhoneSettings, ticket_id: str) -> TicketView:
     """The ticket's view in one script call; 404 for an unknown ticket (expired or not: see ``current_view``)."""
-    result = await store.run_ticket_script(PhoneViewReply, "phone_view", NOBODY, ticket_id, context={"what": "Ticket"})
+    result = await store.run_ticket_script(
+        PhoneViewReply, "phone_view", NOBODY, ticket_id, *follow_up.STORED_FIELDS, context={"what": "Ticket"}
+    )
     if result.ticket is None:
         raise not_found("Ticket")
     ticket = store.with_position(result.ticket, result.position)
-    expires_ms = None
-    if result.ended_ms is not None and settings.finished_page_ttl_s > 0:
-        expires_ms = result.ended_ms + settings.finished_page_ttl_s * 1000
+    filed = result.filed if isinstance(result.filed, list) else []  # an empty Lua table arrives as {}
+    expires_ms = follow_up.page_expires_ms(result.ended_ms, filed, settings)
     feedback = Feedback(
         rating=result.rating,
         complaints=result.complaints,
         complaints_left=max(0, COMPLAINTS_PER_TICKET - result.complaints),
+        accepting=follow_up.accepting(result.ended_ms, now_ms(store), settings),
+        filed=msgspec.convert(
+            follow_up.holder_complaints(filed, settings, lambda ms: _iso(store, ms) or ""), list[FiledComplaint]
+        ),
     )
     expires_at = _iso(store, expires_ms)
-    unversioned = TicketMessage(version="", ticket=ticket, feedback=feedback, expires_at=expires_at)
+    unversioned = TicketMessage(
+        version="", ticket=ticket, feedback=feedback, expires_at=expires_at, emergency=result.emergency
+    )
     version = hashlib.sha256(msgspec.json.encode(unversioned)).hexdigest()[:16]
-    message = TicketMessage(version=version, ticket=ticket, feedback=feedback, expires_at=expires_at)
-    return TicketView(message, ticket.service, expires_ms)
+    return TicketView(msgspec.structs.replace(unversioned, version=version), ticket.service, expires_ms)
 
 
 async def current_view(store: QueueStore, settings: PhoneSettings, ticket_id: str) -> TicketView:
@@ -165,13 +194,14 @@ def concerns(text: str, service: str) -> bool:
     """Whether an event (its wire text) may change a ticket of ``service`` or its place in line.
 
     Any event of that service may move it (issue, call, cancel, transfer, reactivate ...); counter
-    and configuration changes alter its wait estimate. Events of other services cannot touch it.
+    and configuration changes alter its wait estimate, and an emergency state concerns everybody. Events
+    of other services cannot touch it.
     """
     match = _EVENT_TYPE.match(text)
     if match is None:
         return False
     kind = match.group(1)
-    if kind.startswith(("counter_", "config_")):
+    if kind.startswith(("counter_", "config_", "emergency_")):
         return True
     if not kind.startswith("ticket_"):
         return False
@@ -238,10 +268,7 @@ class PhoneConnection:
                 raise _Closing(CloseCode.GONE, "the ticket page has expired")
             if item.key is None:
                 await self.websocket.send_text(item.text)  # a heartbeat ping or the answer to one
-                # The wait estimate also moves without events (it learns from recent handling
-                # times): a waiting ticket is reloaded now and then on a heartbeat.
-                waiting = self.view.message.ticket.status == TicketStatus.WAITING
-                if not (waiting and loop.time() - loaded >= REFRESH_S):
+                if not (self.view.changes_unannounced and loop.time() - loaded >= REFRESH_S):
                     continue
             elif not drain_concerning(self.subscription, item, self.view.service):
                 continue

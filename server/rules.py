@@ -28,6 +28,17 @@ class TicketStatus(str, Enum):
     CANCELLED = "cancelled"
 
 
+class EmergencyKind(str, Enum):
+    """Why a branch is in an emergency state (应急预案): every screen shows it, kiosks stop issuing."""
+
+    #: 紧急疏散: everybody leaves the hall.
+    EVACUATION = "evacuation"
+    #: 系统故障: the system (or a part the hall depends on) failed; service is paused.
+    SYSTEM_FAULT = "system_fault"
+    #: 临时停业: the branch closes for now (weather, power, an incident).
+    CLOSURE = "closure"
+
+
 class CounterStatus(str, Enum):
     #: Calling tickets.
     OPEN = "open"
@@ -95,7 +106,8 @@ def tickets_ahead(priority: bool, same_class_ahead: int, other_class_waiting: in
 def estimated_wait_s(ahead: int, average_handling_s: int, open_counters: int) -> int:
     """The simple estimate: people ahead x the service's handling time / its open counters.
 
-    With no counter open for the service the estimate assumes one will open.
+    ``QueueStore.wait_s`` asks it only while an open counter serves the service (with none it
+    promises no minutes); here none counts as one.
     """
     return round(ahead * average_handling_s / max(open_counters, 1))
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import Connection
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from server.scripts import SCRIPT_NAMES, script_source
 
@@ -28,6 +28,14 @@ BATCH_LIMIT = 256
 MAX_IN_FLIGHT = 2
 
 _Call = tuple[str, Sequence[str], Sequence[str | int | float], "asyncio.Future[str]"]
+#: Scripts that only read: a batch of nothing else waits for no replica.
+READ_ONLY = frozenset({"ticket_view", "branch_state", "phone_view"})
+
+
+class ReplicaAckError(RedisError):
+    """Fewer replicas than required confirmed a batch's writes in time. The change was made on the
+    primary and may yet reach the replicas, or be lost in a failover: the caller is told it failed
+    (503), and a kiosk retrying with its Idempotency-Key gets its ticket if it was kept."""
 
 
 def _bulk(value: str | int | float) -> bytes:
@@ -41,6 +49,10 @@ def _bulk(value: str | int | float) -> bytes:
     else:
         data = repr(value).encode()
     return b"$%d\r\n%b\r\n" % (len(data), data)
+
+
+def pack_command(*parts: str | int | float) -> bytes:
+    return b"*%d\r\n" % len(parts) + b"".join(_bulk(part) for part in parts)
 
 
 def pack_evalsha(sha: str, keys: Sequence[str], args: Sequence[str | int | float]) -> bytes:
@@ -59,6 +71,14 @@ class ScriptBatcher:
         self.pending: list[_Call] = []
         self.in_flight = 0
         self.flush_scheduled = False
+        #: Replicas that must confirm a batch's writes (WAIT) before its calls succeed; 0: none.
+        self.wait_replicas = 0
+        self.wait_timeout_ms = 0
+
+    def require_replicas(self, count: int, timeout_ms: int) -> None:
+        """Acknowledge writes only once ``count`` replicas have them (``WAIT count timeout_ms`` after
+        each batch that writes, on its connection): a failover then cannot lose an acknowledged one."""
+        self.wait_replicas, self.wait_timeout_ms = count, timeout_ms
 
     async def load(self) -> None:
         for name, source in self.sources.items():
@@ -93,7 +113,18 @@ class ScriptBatcher:
             if not self.shas:
                 await self.load()
             packed = b"".join(pack_evalsha(self.shas[name], keys, args) for name, keys, args, _ in batch)
-            replies = await self._send(packed, len(batch))
+            waits = self.wait_replicas > 0 and any(name not in READ_ONLY for name, *_ in batch)
+            if waits:
+                packed += pack_command("WAIT", self.wait_replicas, self.wait_timeout_ms)
+            replies = await self._send(packed, len(batch) + waits)
+            if waits:
+                confirmed = replies.pop()
+                if not isinstance(confirmed, int) or confirmed < self.wait_replicas:
+                    shortfall = ReplicaAckError(
+                        f"{confirmed} of {self.wait_replicas} replicas confirmed within {self.wait_timeout_ms} ms"
+                    )
+                    replies = [shortfall if name not in READ_ONLY else reply
+                               for (name, *_), reply in zip(batch, replies, strict=True)]  # fmt: skip
         except Exception as exc:  # a connection failure fails every call of the batch
             for *_, future in batch:
                 if not future.done():

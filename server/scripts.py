@@ -59,6 +59,7 @@ SCRIPT_NAMES = (
     "seed_config",
     "save_config",
     "post_notice",
+    "emergency",
     "phone_view",
     "rate_ticket",
     "file_complaint",

@@ -9,11 +9,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from redis.asyncio import Redis
-
 from server import keyring
 from server.data_dir import PRIVATE_UMASK
 from server.errors import ConfigError
+from server.redis_connect import connect as connect_redis
 from server.settings import Settings, load_settings
 
 
@@ -28,7 +27,7 @@ def init(args: argparse.Namespace) -> int:
     async def initialise() -> tuple[Path, bool]:
         if settings.redis_url is None:
             return await keyring.initialise(settings, None)
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        redis = connect_redis(settings.redis_url, decode_responses=True)
         try:
             return await keyring.initialise(settings, redis)
         finally:

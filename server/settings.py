@@ -35,6 +35,11 @@ class PhoneSettings:
     complaint_answer_target_h: float = 24.0
     #: Days a complaint keeps the customer's phone number before it is erased (NEXTUP_COMPLAINT_PHONE_DAYS).
     complaint_phone_days: float = 30.0
+    #: Days a finished ticket's page stays readable after its latest complaint was filed or answered,
+    #: so the customer reads the answer there (NEXTUP_COMPLAINT_PAGE_DAYS); 0 = until the ticket's
+    #: records go (``Retention.ticket_days``). While a complaint waits for its answer the page stays
+    #: readable whatever its age (``server.follow_up``).
+    complaint_page_days: float = 7.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ _PHONE_NUMBERS = {
     "NEXTUP_PHONE_LOOKUPS_PER_MIN": ("lookups_per_min", int),
     "NEXTUP_COMPLAINT_ANSWER_TARGET_H": ("complaint_answer_target_h", float),
     "NEXTUP_COMPLAINT_PHONE_DAYS": ("complaint_phone_days", float),
+    "NEXTUP_COMPLAINT_PAGE_DAYS": ("complaint_page_days", float),
 }
 #: Largest websocket message a client may send, in bytes (NEXTUP_WS_MAX_MESSAGE_BYTES): a larger one
 #: closes the socket with 1009. Real messages are under 1 KiB; at least ``MIN_WS_MESSAGE_BYTES``.
@@ -81,6 +87,8 @@ _NUMBERS = {
     "NEXTUP_KIOSK_TICKETS_PER_MINUTE": ("kiosk_tickets_per_minute", int),
     "NEXTUP_WS_MAX_MESSAGE_BYTES": ("ws_max_message_bytes", int),
     "NEXTUP_MAX_SOCKETS_PER_ADDRESS": ("max_sockets_per_address", int),
+    "NEXTUP_REDIS_WAIT_REPLICAS": ("redis_wait_replicas", int),
+    "NEXTUP_REDIS_WAIT_TIMEOUT_MS": ("redis_wait_timeout_ms", int),
 }
 
 
@@ -182,6 +190,11 @@ class Settings:
     #: Addresses or CIDR networks of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are
     #: believed (NEXTUP_TRUSTED_PROXIES, comma list); empty = none: the TCP peer is the client.
     trusted_proxies: tuple[str, ...] = ()
+    #: Replicas that must have a change (Redis WAIT) before it is acknowledged (NEXTUP_REDIS_WAIT_REPLICAS);
+    #: 0 = none. With 1 and a replica watched by Sentinel, a failover loses no acknowledged ticket.
+    redis_wait_replicas: int = 0
+    #: How long to wait for them, in ms (NEXTUP_REDIS_WAIT_TIMEOUT_MS); then the change is reported failed.
+    redis_wait_timeout_ms: int = 1000
 
 
 def load_settings(data_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:

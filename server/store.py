@@ -20,8 +20,9 @@ from server.clock import Clock
 from server.config import Branch
 from server.errors import ApiError, invalid_field, not_found
 from server.script_batcher import ScriptBatcher
-from server.shapes.branch import CounterState, Notice, RecentCall, ServiceState, State
+from server.shapes.branch import CounterState, Emergency, Notice, RecentCall, ServiceState, State
 from server.shapes.tickets import CounterHolder, CounterStatusResult, Ticket
+from server.web.i18n import translate
 
 Json = dict[str, Any]
 _JSON = msgspec.json.Decoder(Json)
@@ -36,6 +37,12 @@ _MESSAGES: dict[str, str] = {
     "not_served_here": "Counter {counter} does not serve service {service}",
     "reactivation_window_passed": "Ticket {number} missed its turn too long ago to be reactivated",
 }
+
+
+def emergency_refusal(kind: str) -> ApiError:
+    """The 409 of a ticket asked for while the branch is in an emergency state, in both languages."""
+    key = f"emergency.no_tickets.{kind}"
+    return ApiError(409, "emergency", translate(key, "en"), message_zh=translate(key, "zh"), state=kind)
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,7 @@ class _BranchNow(msgspec.Struct):
     recent_calls: list[RecentCall] | dict[str, Any]
     seq: str | None
     notice: Notice | None
+    emergency: Emergency | None = None
 
 
 _BRANCH_NOW = msgspec.json.Decoder(_BranchNow)
@@ -129,9 +137,7 @@ _BRANCH_NOW = msgspec.json.Decoder(_BranchNow)
 class WaitModel(Protocol):
     """What tells a waiting ticket its wait (``server.metrics.estimate.WaitEstimator``)."""
 
-    def wait_s(
-        self, service: str, priority: bool, same_class_ahead: int, ahead: int, ticket_id: str = ""
-    ) -> int | None:
+    def wait_s(self, service: str, priority: bool, same_class_ahead: int, ticket_id: str = "") -> int | None:
         """Seconds until the ticket (or a new one, without ``ticket_id``) is called; None without a model yet."""
         ...
 
@@ -200,6 +206,8 @@ class QueueStore:
                 message_zh=f"{service.name_zh}今日号票已取完（限{result['cap']}张）。",
                 state="sold_out",
             )
+        if code == "emergency":
+            return emergency_refusal(result["state"])
         if code == "rate_limited":
             return ApiError(429, code, RATE_LIMITED_MESSAGE, message_zh=RATE_LIMITED_MESSAGE_ZH, **result)
         template = _MESSAGES.get(code) or code
@@ -210,24 +218,38 @@ class QueueStore:
         return self._refusal({"error": "daily_cap_reached", "cap": cap}, service=service_id)
 
     def with_position(self, ticket: Ticket, position: Position | None) -> Ticket:
-        """The ticket with ``ahead`` and ``estimated_wait_s`` (both null unless it is waiting)."""
+        """The ticket with ``ahead`` and ``estimated_wait_s`` (both null unless it is waiting; the wait
+        null too while no open counter serves its service)."""
         if ticket.status != rules.TicketStatus.WAITING or position is None:
             return ticket
         ahead = rules.tickets_ahead(
             ticket.priority, position.same_class_ahead, position.other_class_waiting, self.branch.priority_cap
         )
-        # The modelled wait (recent handling times, shared counters, who is busy), computed in
-        # the background; the simple formula until this process has its first snapshot.
+        estimate = self.wait_s(
+            ticket.service, ticket.priority, position.same_class_ahead, ahead, position.open_counters, str(ticket.id)
+        )
+        return msgspec.structs.replace(ticket, ahead=ahead, estimated_wait_s=estimate)
+
+    def wait_s(
+        self, service: str, priority: bool, same_class_ahead: int, ahead: int, serving: int, ticket_id: str = ""
+    ) -> int | None:
+        """The wait a ticket of ``service`` is told (or a new one, without ``ticket_id``): the one
+        figure of the API, the phone page, the kiosk's buttons and the printed ticket.
+
+        None when no open counter serves the service (``serving``, counted in Redis): nobody can
+        call it, so no minutes are promised. Otherwise the modelled wait (recent handling times,
+        shared counters, who is busy), computed in the background; the simple formula until this
+        process has a snapshot that knows a counter serving it.
+        """
+        if serving <= 0:
+            return None
         estimate = None
         if self.wait_model is not None:
-            estimate = self.wait_model.wait_s(
-                ticket.service, ticket.priority, position.same_class_ahead, ahead, str(ticket.id)
-            )
+            estimate = self.wait_model.wait_s(service, priority, same_class_ahead, ticket_id)
         if estimate is None:
-            service = self.branch.services.get(ticket.service)
-            handling = service.average_handling_s if service else 300
-            estimate = rules.estimated_wait_s(ahead, handling, position.open_counters)
-        return msgspec.structs.replace(ticket, ahead=ahead, estimated_wait_s=estimate)
+            config = self.branch.services.get(service)
+            estimate = rules.estimated_wait_s(ahead, config.average_handling_s if config else 300, serving)
+        return estimate
 
     async def issue_ticket(
         self, service_id: str, priority: bool, actor: Actor, idempotency_key: str = "", limit: IssueLimit | None = None
@@ -341,6 +363,7 @@ class QueueStore:
             ],
             recent_calls=now.recent_calls if isinstance(now.recent_calls, list) else [],
             notice=now.notice,
+            emergency=now.emergency,
         )  # fmt: skip
 
     async def initialise_counters(self) -> None:

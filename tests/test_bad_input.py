@@ -98,6 +98,8 @@ ENDPOINTS: dict[str, Endpoint] = {
                  {"name_en": "Counter 4"}),
         Endpoint("config-counter-delete", "DELETE", f"{BRANCH}/config/counters/4", f"{CONFIG}/counters/{{counter}}"),
         Endpoint("notice", "POST", f"{BRANCH}/notice", "/api/branches/{branch}/notice", {"text_en": "Closing soon"}),
+        Endpoint("emergency", "POST", f"{BRANCH}/emergency", "/api/branches/{branch}/emergency", {"kind": "closure"}),
+        Endpoint("emergency-end", "DELETE", f"{BRANCH}/emergency", "/api/branches/{branch}/emergency"),
         Endpoint("audit", "GET", f"{BRANCH}/audit", "/api/branches/{branch}/audit"),
         Endpoint("devices", "GET", f"{BRANCH}/devices", "/api/branches/{branch}/devices"),
     ]

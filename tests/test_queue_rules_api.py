@@ -455,8 +455,9 @@ def test_ahead_and_estimated_wait_follow_the_rules(api: Api) -> None:
     # Counter 1 alone: the priority ticket, then the three regular ones, one handling time apart.
     assert settled_estimate(api, regular[2]["id"], 3 * step_a) in range(round(3 * step_a) - 5, round(3 * step_a) + 1)
     ok(api.counter("1", "close"))
-    # With no counter open for A the estimate assumes one will open: ahead x handling.
-    assert settled_estimate(api, regular[2]["id"], 3 * step_a) == round(3 * step_a)
+    # With no counter open for A nobody can call it: no minutes are promised, the place in line stands.
+    unserved = get_ticket(api, regular[2]["id"])
+    assert (unserved["ahead"], unserved["estimated_wait_s"]) == (3, None)
 
     c1, c2 = api.issue("C"), api.issue("C")
     assert (c1["ahead"], c2["ahead"]) == (0, 1)

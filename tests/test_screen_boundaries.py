@@ -67,7 +67,7 @@ def test_a_non_ascii_token_on_the_display_page_is_a_plain_401(server: ServerProc
     """Hole 12: the page said 500 with a traceback; it must refuse the token in words."""
     response = api.http.get(f"/display/main?token={NON_ASCII_TOKEN}")
     assert response.status_code == 401
-    assert "Traceback" not in response.text and "显示屏未授权" in response.text
+    assert "Traceback" not in response.text and "这台显示屏需要重新配对" in response.text
     assert "Traceback" not in server.output()
 
 

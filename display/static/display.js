@@ -210,6 +210,7 @@
       // The reason is shown as typed, in whatever language it was written; only a paused counter has one.
       setText(tile, ".counter-reason", c.status === "paused" ? c.reason : "");
     }
+    fitReasons();
     for (const row of document.querySelectorAll("#waiting li")) {
       setText(row, ".service-count", String(waiting.get(row.dataset.service) || 0));
     }
@@ -580,6 +581,25 @@
     list.style.setProperty("--number-size", Math.floor(best.size) + "px");
     // Names stay at the smallest legible size: the number is what is read from afar.
     list.style.setProperty("--name-size", minText + "px");
+    fitReasons();
+  }
+
+  // A pause reason is staff's own text, of any length: it may use every line its tile has left
+  // under the name, the number and the status words, and is cut with an ellipsis only beyond them
+  // (--reason-lines, display.css). Measured after each render and each re-fit of the board.
+  function fitReasons() {
+    for (const tile of document.querySelectorAll("#counters .counter")) {
+      const reason = tile.querySelector(".counter-reason");
+      if (!reason || !reason.textContent) continue;
+      const style = getComputedStyle(tile);
+      const inner = tile.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+      const status = tile.querySelector(".counter-status");
+      const words = reason.getBoundingClientRect().top - status.getBoundingClientRect().top;
+      const used = tile.querySelector(".counter-name").offsetHeight + tile.querySelector(".counter-number").offsetHeight;
+      const own = getComputedStyle(reason);
+      const room = inner - used - words - parseFloat(own.paddingTop) - parseFloat(own.paddingBottom);
+      tile.style.setProperty("--reason-lines", String(Math.max(1, Math.floor(room / (parseFloat(own.lineHeight) || 1)))));
+    }
   }
 
   if (window.ResizeObserver) new ResizeObserver(fitBoard).observe(document.getElementById("counters"));

@@ -63,9 +63,15 @@
     return Math.max(1, Math.ceil(seconds / 60));
   }
 
+  // No wait from the server: no open counter serves the service, so no minutes are promised.
+  function noCounter(seconds) {
+    return seconds === null || seconds === undefined;
+  }
+
   function waitTexts(waiting, seconds) {
-    if (!waiting) return texts("wait.none");
-    return texts("wait", { waiting: waiting, minutes: minutes(seconds || 0) });
+    if (noCounter(seconds)) return waiting ? texts("wait.no_counter", { waiting: waiting }) : texts("no_counter");
+    if (!waiting && seconds < 60) return texts("wait.none");
+    return texts("wait", { waiting: waiting, minutes: minutes(seconds) });
   }
 
   // ---- Screens ---------------------------------------------------------------------------
@@ -73,6 +79,7 @@
   function show(screen) {
     body.dataset.screen = screen;
     for (const id of ["start", "busy", "ticket", "refused"]) $(id).hidden = id !== screen;
+    if (screen === "start") fitServices();
     renderOffline();
   }
 
@@ -163,6 +170,24 @@
         buttons.delete(id);
       }
     }
+    fitServices();
+  }
+
+  // The largest text at which every service button holds its name and lines: a few services on a
+  // tall screen get large text; long names (or many services) make all of them smaller together,
+  // so the buttons stay alike and nothing is cut off.
+  const MAX_TEXT_SCALE = 1.5;
+  function fitServices() {
+    const list = $("services");
+    if (list.offsetParent === null) return; // not on screen: fitted when the start screen shows
+    const overflowing = (el) => el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1;
+    const all = Array.from(list.querySelectorAll("button.service"));
+    let scale = MAX_TEXT_SCALE;
+    list.style.setProperty("--text-scale", String(scale));
+    while (scale > 0.3 && all.some(overflowing)) {
+      scale -= 0.05;
+      list.style.setProperty("--text-scale", scale.toFixed(2));
+    }
   }
 
   function makeButton(serviceId) {
@@ -204,9 +229,9 @@
     $("ticket-priority").hidden = !ticket.priority;
     setPair($("ticket-service-zh"), $("ticket-service-en"), ticket.name_zh || "", ticket.name_en || "");
     const ahead = ticket.ahead || 0;
-    const [zh, en] = ahead
-      ? texts("ahead", { ahead: ahead, minutes: minutes(ticket.estimated_wait_s || 0) })
-      : texts("ahead.none");
+    let key = ahead ? "ahead" : "ahead.none";
+    if (noCounter(ticket.estimated_wait_s)) key = ahead ? "ahead.no_counter" : "no_counter";
+    const [zh, en] = texts(key, { ahead: ahead, minutes: minutes(ticket.estimated_wait_s) });
     setPair($("ticket-ahead-zh"), $("ticket-ahead-en"), zh, en);
     setPrintStatus("printing", ...texts("print.printing"));
     show("ticket");
@@ -279,6 +304,7 @@
   function setLang(lang) {
     body.className = lang;
     document.documentElement.lang = lang === "lang-zh" ? "zh-CN" : "en";
+    fitServices();
   }
 
   $("lang").addEventListener("click", () => setLang(body.className === "lang-zh" ? "lang-en" : "lang-zh"));
@@ -291,6 +317,8 @@
   document.addEventListener("pointerdown", () => {
     if (body.dataset.screen === "start") armIdle();
   });
+
+  window.addEventListener("resize", fitServices);
 
   show("start");
   render();

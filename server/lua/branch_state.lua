@@ -23,7 +23,9 @@ local notice = cjson.null
 if (n_zh and n_zh ~= '') or (n_en and n_en ~= '') then
   notice = {text_zh = n_zh or '', text_en = n_en or '', emergency = (n_em == '1'), at = n_at}
 end
+local emergency = emergency_state()
 local last = redis.call('XREVRANGE', k_events(), '+', '-', 'COUNT', 1)
 local seq = cjson.null
 if last[1] then seq = last[1][1] end
-return reply({services = services, counters = counters, recent_calls = recent, seq = seq, notice = notice})
+return reply({services = services, counters = counters, recent_calls = recent, seq = seq, notice = notice,
+  emergency = emergency})

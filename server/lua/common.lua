@@ -46,11 +46,15 @@ local function audit(action, details)
   end
 end
 
-local function emit(event_type, payload)
+-- `audit_extra`: what the audit entry says beyond the payload's counter, ticket and reason (a
+-- notice's texts, what a configuration change was about); not part of the event.
+local function emit(event_type, payload, audit_extra)
   local details = {counter = payload.counter}
   if payload.ticket then details.number = payload.ticket.number; details.ticket = payload.ticket.id end
   if payload.reason then details.reason = payload.reason end
+  if payload.from_service then details.from_service = payload.from_service end
   if payload.to_service then details.to_service = payload.to_service end
+  for name, value in pairs(audit_extra or {}) do details[name] = value end
   audit(event_type, details)
   payload.type = event_type
   payload.branch = BRANCH
@@ -67,6 +71,13 @@ local function refuse(code, fields)
   fields = fields or {}
   fields.error = code
   return cjson.encode(fields)
+end
+
+-- The branch's emergency state (emergency.lua), or null when there is none.
+local function emergency_state()
+  local kind, zh, en, since = unpack(redis.call('HMGET', k_emergency(), 'kind', 'text_zh', 'text_en', 'since'))
+  if not kind then return cjson.null end
+  return {kind = kind, text_zh = zh or '', text_en = en or '', since = since}
 end
 
 -- Where a waiting ticket stands: tickets of its class before it, tickets of the other class
@@ -143,11 +154,12 @@ local function sync_counters(counters)
 end
 
 -- Store a new branch configuration (TOML-shaped JSON), tell every process, record the event.
-local function store_config(json, source, channel)
+-- `summary`: what the change was about, for the audit log (server/branch_config.py change_summary).
+local function store_config(json, source, channel, summary)
   local version = redis.call('HINCRBY', k_config(), 'version', 1)
   redis.call('HSET', k_config(), 'json', json)
   sync_counters(cjson.decode(json).counters)
   redis.call('PUBLISH', channel, version)
-  local seq = emit('config_changed', {source = source, version = version})
+  local seq = emit('config_changed', {source = source, version = version}, summary)
   return version, seq
 end

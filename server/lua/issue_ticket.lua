@@ -14,6 +14,11 @@ if idem ~= '' then
     return reply({ticket = public_ticket(t), position = position(t), replayed = true})
   end
 end
+-- No new ticket while the branch is in an emergency state (a repeated request got its ticket above).
+local emergency = redis.call('HGET', k_emergency(), 'kind')
+if emergency then
+  return refuse('emergency', {state = emergency})
+end
 -- A repeated request got its ticket above without counting again; a new one counts in the
 -- kiosk's sliding window, whichever path (HTTP or the kiosk socket) it came by.
 local issues = kiosk ~= '' and limit > 0 and k_kiosk_issues(kiosk) or nil

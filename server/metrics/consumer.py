@@ -33,6 +33,7 @@ from server.config import Branch
 from server.metrics.prometheus import Exporter
 from server.metrics.report import rollup_from_raw
 from server.metrics.tally import CounterState, Tally, counters_named, decode, fold_decoded
+from server.redis_connect import connect as connect_redis
 
 log = logging.getLogger("nextup.metrics")
 
@@ -231,7 +232,7 @@ class MetricsConsumer:
 
         The consumer's ``exporter`` serves ``/metrics`` and observes every event this process applies.
         """
-        redis = Redis.from_url(redis_url, decode_responses=True)
+        redis = connect_redis(redis_url, decode_responses=True)
         exporter = Exporter()
         consumer = cls(redis, branch, clock, on_applied=exporter.observe, **options)
         consumer.exporter = exporter

@@ -24,8 +24,9 @@ its service once the counters serving it have nothing older to call.
 Nothing of this is on a request's path to Redis: ``WaitEstimator`` (one per server process) reads
 the snapshot in the background every ``REFRESH_S`` seconds (two requests sent together) and replays
 it; a request only looks its ticket up (``QueueStore.with_position`` through ``better_wait_s``).
-Until the first snapshot, and for a ticket of a service the snapshot does not know, the simple
-estimate stands.
+Until the first snapshot, and for a ticket of a service the snapshot does not know or saw no open
+counter serve, the simple estimate stands; with no open counter serving a service now, the store
+promises no wait at all (``QueueStore.wait_s``).
 """
 
 from __future__ import annotations
@@ -166,9 +167,10 @@ class Forecast:
     per_call_s: Mapping[str, float]
 
     def wait_s(
-        self, now: float, service: str, priority: bool, same_class_ahead: int, ahead: int, ticket_id: str = ""
+        self, now: float, service: str, priority: bool, same_class_ahead: int, ticket_id: str = ""
     ) -> int | None:
-        """Seconds until the ticket is called, as of ``now`` (epoch s); None for an unknown service."""
+        """Seconds until the ticket is called, as of ``now`` (epoch s); None for an unknown service or
+        one no open counter of the snapshot serves."""
         step = self.per_call_s.get(service)
         if step is None:
             return None
@@ -189,8 +191,8 @@ class Forecast:
             starts = self.idle_at.get(service, ())
             k = max(0, same_class_ahead - self.held.get((service, False), 0))
         if not starts:
-            # No open counter serves it: like the simple estimate, assume one opens.
-            return round(ahead * step)
+            # No open counter served it at the snapshot: the caller knows whether one does now.
+            return None
         slot = kth_call(starts, step, k, elapsed)
         return round(max(0.0, slot - elapsed))
 
@@ -472,18 +474,9 @@ class WaitEstimator:
         self.handling = handling
         return self.forecast
 
-    def wait_s(
-        self, service: str, priority: bool, same_class_ahead: int, ahead: int, ticket_id: str = ""
-    ) -> int | None:
+    def wait_s(self, service: str, priority: bool, same_class_ahead: int, ticket_id: str = "") -> int | None:
         """The estimate for a waiting ticket (or a new one, without ``ticket_id``); None before a snapshot."""
         if self.forecast is None:
             return None
         now = self.store.clock.now().timestamp()
-        return self.forecast.wait_s(now, service, priority, same_class_ahead, ahead, ticket_id)
-
-
-def new_ticket_wait_s(store: QueueStore, service: str, regular_waiting: int, ahead: int) -> int | None:
-    """The modelled wait of a regular ticket issued now (for kiosk buttons); None without an estimate."""
-    if store.wait_model is None:
-        return None
-    return store.wait_model.wait_s(service, False, regular_waiting, ahead)
+        return self.forecast.wait_s(now, service, priority, same_class_ahead, ticket_id)

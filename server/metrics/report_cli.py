@@ -16,14 +16,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import redis as sync_redis
-from redis.asyncio import Redis
-
 from server.clock import SystemClock
 from server.config import Branch, demo_branch, load_config
-from server.embedded_redis import EmbeddedRedis
+from server.embedded_redis import command_redis_url
 from server.metrics.consumer import apply_pending
 from server.metrics.report import MAX_RANGE_DAYS, build_report, to_csv
+from server.redis_connect import connect as connect_redis
 from server.settings import load_settings
 
 
@@ -48,20 +46,8 @@ def _day(text: str | None, default: date, name: str) -> date:
         raise SystemExit(f"nextup report: {name} must be a date like 2026-03-01, not {text!r}") from exc
 
 
-def _running_embedded(embedded: EmbeddedRedis) -> bool:
-    if not embedded.socket.exists():
-        return False
-    client = sync_redis.Redis(unix_socket_path=str(embedded.socket), socket_timeout=1)
-    try:
-        return bool(client.ping())
-    except sync_redis.RedisError:
-        return False
-    finally:
-        client.close()
-
-
 async def _report(redis_url: str, branch: Branch, first: date, last: date) -> dict[str, Any]:
-    client = Redis.from_url(redis_url, decode_responses=True)
+    client = connect_redis(redis_url, decode_responses=True)
     try:
         await apply_pending(client, branch)
         return await build_report(client, branch, first, last, SystemClock().now())
@@ -79,20 +65,8 @@ def report(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     settings = load_settings(Path(args.data_dir) if args.data_dir else None)
-    url = args.redis_url or settings.redis_url
-    started: EmbeddedRedis | None = None
-    if url is None:
-        embedded = EmbeddedRedis(settings.data_dir)
-        if _running_embedded(embedded):
-            url = embedded.url
-        else:
-            started = embedded
-            url = embedded.start()
-    try:
+    with command_redis_url(args.redis_url or settings.redis_url, settings.data_dir) as url:
         document = asyncio.run(_report(url, branch, first, last))
-    finally:
-        if started is not None:
-            started.stop()
     if args.format == "csv":
         sys.stdout.write(to_csv(document))
     else:

@@ -11,7 +11,7 @@ import msgspec
 from server.auth import Role
 from server.openapi.parts import Schema, conflict, operation, path_parameter, returns
 from server.shapes.accounts import Account, AccountChange, Session
-from server.shapes.branch import Audit, Notice, NoticeRequest
+from server.shapes.branch import Audit, EmergencyRequest, EmergencyState, Notice, NoticeRequest
 from server.shapes.config import BranchConfig, BranchSettingsChange, CounterChange, HoursChange, ServiceChange
 from server.shapes.devices import Devices
 from server.shapes.fields import CONFIG_ID
@@ -125,6 +125,29 @@ def paths(p_branch: Schema, p_counter: Schema) -> dict[str, Schema]:
                 body=NoticeRequest,
                 body_required=False,
                 tag="branch",
+            ),
+        },
+        "/api/branches/{branch}/emergency": {
+            "parameters": [p_branch],
+            "post": operation(
+                "startEmergency",
+                "Put the branch into an emergency state (or replace the one in force)",
+                returns(200, EmergencyState, "The state now in force."),
+                [*body_errors, 401, 403, 404, 422, 503],
+                roles=managers,
+                body=EmergencyRequest,
+                tag="branch",
+                description="Displays cover their screen with it and announce it, kiosks and the API issue no "
+                "ticket (409 emergency), phones of waiting customers show it; audited.",
+            ),
+            "delete": operation(
+                "endEmergency",
+                "End the branch's emergency state",
+                returns(200, EmergencyState, "emergency is null."),
+                [401, 403, 404, 503],
+                roles=managers,
+                tag="branch",
+                conflicts=conflict(["invalid_state"], "The branch is not in an emergency state (state normal)."),
             ),
         },
         "/api/branches/{branch}/audit": {

@@ -30,6 +30,7 @@ SHAPES: tuple[type[msgspec.Struct], ...] = (
     tickets.Ticket, tickets.NewTicket, tickets.ServiceChoice, tickets.NumberChoice, tickets.PauseReason,
     tickets.NoFields, tickets.CounterStatusResult, tickets.CounterHolder,
     branch.State, branch.BranchInfo, branch.Notice, branch.NoticeRequest, branch.Audit, branch.Health,
+    branch.EmergencyRequest, branch.EmergencyState,
     config.BranchConfig, config.BranchSettingsChange, config.HoursChange, config.ServiceChange, config.CounterChange,
     accounts.LoginRequest, accounts.Login, accounts.Session, accounts.NewUser, accounts.User, accounts.Accounts,
     accounts.AccountChange,

@@ -34,7 +34,7 @@ def error_schema(code: Schema, *, required: list[str] | None = None) -> Schema:
 _STATEFUL_CONFLICTS = ["invalid_state", "counter_not_open", "counter_busy", "no_current_ticket",
                        "not_served_here", "reactivation_window_passed", "counter_taken", "not_taken",
                        "service_busy", "counter_not_closed", "closed", "stopped_issuing",
-                       "daily_cap_reached"]  # fmt: skip
+                       "daily_cap_reached", "emergency"]  # fmt: skip
 
 
 def error_responses() -> dict[str, Schema]:

@@ -215,9 +215,10 @@ def paths(branch: Branch | None) -> dict[str, Schema]:
                 tag="tickets",
                 parameters=[idempotency_key],
                 conflicts=conflict(
-                    ["closed", "stopped_issuing", "daily_cap_reached"],
-                    "The branch is closed, stops issuing before closing, or the service's daily cap is "
-                    "reached; message_zh has the Chinese text for the kiosk.",
+                    ["closed", "stopped_issuing", "daily_cap_reached", "emergency"],
+                    "The branch is closed, stops issuing before closing, the service's daily cap is "
+                    "reached, or the branch is in an emergency state (state: its kind); message_zh has the "
+                    "Chinese text for the kiosk.",
                 ),
                 description="A kiosk account may issue at most NEXTUP_KIOSK_TICKETS_PER_MINUTE tickets "
                 "in any 60 s, counted with its kiosk socket's; more are 429 rate_limited (with "

@@ -35,6 +35,7 @@ def paths(p_branch: Schema, p_ticket: Schema) -> dict[str, Schema]:
              "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}  # fmt: skip
     complaint_id = {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"}
     p_complaint = path_parameter("complaint", complaint_id, "A complaint id.")
+    states = "|".join(state.value for state in ComplaintState)
     return {
         "/api/branches/{branch}/tickets/{ticket}/updates": {
             "parameters": [p_branch, p_ticket],
@@ -107,7 +108,8 @@ def paths(p_branch: Schema, p_ticket: Schema) -> dict[str, Schema]:
                         "name": "state",
                         "in": "query",
                         "required": False,
-                        "schema": {"type": "string", "enum": [state.value for state in ComplaintState]},
+                        "schema": {"type": "string", "pattern": f"^({states})(,({states}))*$"},
+                        "description": "One state, or a comma list of them (open,answered).",
                     },
                     count,
                 ],

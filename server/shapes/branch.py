@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Self
 from msgspec import UNSET, Meta, Struct, UnsetType
 from msgspec.structs import replace
 
-from server.rules import CounterStatus
+from server.rules import CounterStatus, EmergencyKind
 from server.shapes.config import BranchTable, Counter, Service
 from server.shapes.fields import MAX_NOTICE, SEQ, Count, Shape, Time, text
 from server.shapes.tickets import Ticket
@@ -56,6 +56,35 @@ class Notice(Struct, kw_only=True):
     at: Time
 
 
+#: The longest own words a manager may add to an emergency, per language.
+MAX_EMERGENCY_TEXT = 300
+
+
+class Emergency(Struct, kw_only=True):
+    """The branch's emergency state (应急预案): every screen shows it, kiosks stop issuing."""
+
+    kind: Annotated[
+        EmergencyKind, Meta(description="evacuation (紧急疏散), system_fault (系统故障) or closure (暂停营业).")
+    ]
+    text_zh: Annotated[str, Meta(description="The manager's own words; may be empty.")]
+    text_en: Annotated[str, Meta(description="The manager's own words; may be empty.")]
+    since: Time
+
+
+class EmergencyRequest(Shape, forbid_unknown_fields=True):
+    """The screens show the kind's own words in both languages, then these, if given."""
+
+    kind: Annotated[
+        EmergencyKind, Meta(description="evacuation (紧急疏散), system_fault (系统故障) or closure (暂停营业).")
+    ]
+    text_zh: Annotated[str, text(MAX_EMERGENCY_TEXT)] | None = None
+    text_en: Annotated[str, text(MAX_EMERGENCY_TEXT)] | None = None
+
+
+class EmergencyState(Struct):
+    emergency: Annotated[Emergency | None, Meta(description="The state now in force; null once it ended.")]
+
+
 class NoticeRequest(Shape):
     """Leave out both texts to clear the ticker."""
 
@@ -72,6 +101,7 @@ class BranchNow(Struct, kw_only=True):
     counters: list[CounterState]
     recent_calls: Annotated[list[RecentCall], Meta(description="The last calls and recalls, newest first.")]
     notice: Annotated[Notice | None, Meta(description="The ticker on the displays; null when none is posted.")]
+    emergency: Annotated[Emergency | None, Meta(description="The branch's emergency state; null in normal service.")]
 
     def public(self) -> Self:
         """Without ticket ids, for screens: a ticket id is its holder's key to the phone page."""
@@ -158,7 +188,10 @@ class AuditEntry(Struct, kw_only=True):
     source: Annotated[str, Meta(description="The client's network address.")]
     action: str
     at: Time
-    details: dict[str, Any]
+    details: Annotated[
+        dict[str, Any],
+        Meta(description="What the action concerns; its fields by action are listed in docs/api.md (GET .../audit)."),
+    ]
 
 
 class Audit(Struct):

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from server.shapes.branch import Emergency
 from server.shapes.fields import Count, Day, Shape, Time, text, trimmed
 from server.shapes.tickets import Ticket
 
@@ -30,10 +31,29 @@ class ComplaintState(str, Enum):
     CLOSED = "closed"
 
 
+class FiledComplaint(Struct, kw_only=True):
+    """A complaint as the ticket's holder sees it: never the phone number nor who answered."""
+
+    state: ComplaintState
+    text: str
+    filed_at: Time
+    answer_due_at: Time
+    answer: str | None
+    answered_at: Time | None
+
+
 class Feedback(Struct, kw_only=True):
     rating: Stars | None
     complaints: Count
     complaints_left: Annotated[int, Meta(ge=0, le=COMPLAINTS_PER_TICKET)]
+    accepting: Annotated[bool, Meta(description="Whether a rating or a complaint is still taken.")]
+    filed: Annotated[
+        list[FiledComplaint],
+        Meta(
+            max_length=COMPLAINTS_PER_TICKET,
+            description="The ticket's complaints, oldest first, as its holder sees them.",
+        ),
+    ]
 
 
 class TicketMessage(Struct, kw_only=True, tag_field="type", tag="ticket"):
@@ -42,7 +62,16 @@ class TicketMessage(Struct, kw_only=True, tag_field="type", tag="ticket"):
     version: Annotated[str, Meta(description="Changes exactly when anything else here does.")]
     ticket: Ticket
     feedback: Feedback
-    expires_at: Annotated[Time | None, Meta(description="When the page of a finished ticket expires.")]
+    expires_at: Annotated[
+        Time | None,
+        Meta(
+            description="When the page of a finished ticket expires; null while it does not (not finished, or a "
+            "complaint awaits its answer)."
+        ),
+    ]
+    emergency: Annotated[
+        Emergency | None, Meta(description="The branch's emergency state, shown to the holder; null normally.")
+    ]
 
 
 class RatingRequest(Shape):

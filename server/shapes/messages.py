@@ -7,7 +7,7 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from server.shapes.branch import BranchPlace, CounterInfo, DisplayState, Seq
+from server.shapes.branch import BranchPlace, CounterInfo, DisplayState, Emergency, Seq
 from server.shapes.fields import Count
 from server.shapes.tickets import Ticket
 
@@ -33,7 +33,10 @@ class KioskService(Struct, kw_only=True):
     name_zh: str
     name_en: str
     waiting: Count
-    estimated_wait_s: Annotated[Count, Meta(description="The wait of a regular ticket issued now.")]
+    estimated_wait_s: Annotated[
+        Count | None,
+        Meta(description="The wait of a regular ticket issued now; null while no open counter serves the service."),
+    ]
     issuing: bool
     refusal: Annotated[Refusal | None, Meta(description="Null while issuing.")]
 
@@ -48,6 +51,7 @@ class KioskServices(Struct, kw_only=True, tag_field="type", tag="services"):
     services: list[KioskService]
     branch: KioskBranch
     allow_priority: bool
+    emergency: Annotated[Emergency | None, Meta(description="The branch's emergency state; null normally.")]
 
 
 class Issued(Struct, kw_only=True, tag_field="type", tag="issued"):

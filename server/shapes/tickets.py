@@ -67,7 +67,11 @@ class Ticket(Struct, kw_only=True):
         Count | None, Meta(description="Tickets call-next takes before this one; null unless waiting.")
     ] = None
     estimated_wait_s: Annotated[
-        Count | None, Meta(description="Expected seconds until it is called; null unless waiting.")
+        Count | None,
+        Meta(
+            description="Expected seconds until it is called; null unless waiting, and null while no open counter "
+            "serves its service (no minutes promised)."
+        ),
     ] = None
 
 

@@ -36,7 +36,7 @@ async def admin_page(request: Request) -> Response:
     if isinstance(identity, Response):
         return identity
     lang = page_language(request)
-    config = page_config(request, identity, lang, "admin.", "counter.status.")
+    config = page_config(request, identity, lang, "admin.", "counter.status.", "emergency.")
     config["weekdays"] = list(WEEKDAYS)
     config["sections"] = [anchor for anchor, _, roles in SECTIONS if identity.role in roles]
     return render(

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from server.auth import Identity, Role
 from server.context import context
 from server.web.i18n import page_language
-from server.web.pages import forbidden_page, page_config, render, session_identity, to_login
+from server.web.pages import COUNTER_ROLES, forbidden_page, page_config, render, session_identity, to_login
 
 #: Keyboard shortcuts, in the order the page lists them: (key as the script matches it, label
 #: shown, action text key). Keys are ignored while a text field has the focus.
@@ -51,7 +51,7 @@ async def counter_page(request: Request) -> Response:
     if identity.role == Role.MANAGER:
         # Managers watch counters from the branch overview; they do not serve customers.
         return RedirectResponse("/admin", status_code=303)
-    if identity.role not in (Role.STAFF, Role.ADMIN) or identity.branch not in ("*", ctx.store.branch.id):
+    if identity.role not in COUNTER_ROLES or identity.branch not in ("*", ctx.store.branch.id):
         return forbidden_page(request, identity)
     lang = page_language(request)
     config = page_config(request, identity, lang, "counter.")

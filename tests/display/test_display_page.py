@@ -218,10 +218,11 @@ def test_screenshots_for_the_docs(browser: Browser, server: ServerProcess, api: 
 
 
 def test_the_page_refuses_a_bad_token(server: ServerProcess) -> None:
-    """With a bad token the page explains how to get one, with 401 and no display script."""
+    """With a bad token the page says, in words, to pair the display again: 401 and no display script
+    (tests/display/test_display_for_people.py reads it in a browser)."""
     response = httpx.get(f"{server.url}/display/main?token=nope")
     assert response.status_code == 401
-    assert "display account" in response.text and "display.js" not in response.text
+    assert "需要重新配对" in response.text and "display.js" not in response.text
 
 
 def test_without_a_credential_the_page_offers_pairing(server: ServerProcess) -> None:

@@ -40,7 +40,7 @@ def test_public_messages_and_states_have_no_ticket_ids() -> None:
                            staff=None, holder=None, current=ticket)  # fmt: skip
     call = RecentCall(number="A001", counter="1", service="A", at="t", ticket="k")
     state = State(branch="main", seq=None, services=[], counters=[counter, replace(counter, id="2", current=None)],
-                  recent_calls=[call], notice=None)  # fmt: skip
+                  recent_calls=[call], notice=None, emergency=None)  # fmt: skip
     public = json.loads(events.encode(state.public()))
     assert "k" not in json.dumps(public)
     assert "id" not in public["counters"][0]["current"] and public["counters"][0]["current"]["number"] == "A001"

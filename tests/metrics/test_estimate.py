@@ -78,9 +78,9 @@ def test_one_busy_counter_calls_its_line_one_handling_after_another() -> None:
     plan = forecast(snapshot([OpenCounter("1", ("A",), free_in_s=100.0)],
                              {("A", False): [(1, "a1"), (2, "a2"), (3, "a3")]}, {"A": 250.0}))  # fmt: skip
     assert [plan.called_in[t] for t in ("a1", "a2", "a3")] == [100.0, 350.0, 600.0]
-    assert plan.wait_s(1_000.0, "A", False, 0, 0, "a3") == 600
-    assert plan.wait_s(1_200.0, "A", False, 0, 0, "a3") == 400  # 200 s after the snapshot
-    assert plan.wait_s(1_700.0, "A", False, 0, 0, "a3") == 0  # overdue: any moment now
+    assert plan.wait_s(1_000.0, "A", False, 0, "a3") == 600
+    assert plan.wait_s(1_200.0, "A", False, 0, "a3") == 400  # 200 s after the snapshot
+    assert plan.wait_s(1_700.0, "A", False, 0, "a3") == 0  # overdue: any moment now
 
 
 def test_older_tickets_of_other_services_hold_a_shared_counter() -> None:
@@ -92,7 +92,7 @@ def test_older_tickets_of_other_services_hold_a_shared_counter() -> None:
     assert {t: plan.called_in[t] for t in ("c1", "c2", "a1", "a2")} == {"c1": 50, "c2": 150, "a1": 200, "a2": 250}
     # A new A ticket: counter 2 is free of older tickets at 500, counter 1 at 550.
     assert list(plan.idle_at["A"]) == [500.0, 550.0]
-    assert plan.wait_s(1_000.0, "A", False, 2, 2) == 500
+    assert plan.wait_s(1_000.0, "A", False, 2) == 500
     # The simple estimate counts both counters as A's alone and ignores who is busy.
     assert rules.estimated_wait_s(2, 300, 2) == 300
 
@@ -102,13 +102,13 @@ def test_tickets_issued_since_the_snapshot_queue_behind_it() -> None:
     plan = forecast(snapshot([OpenCounter("1", ("A",)), OpenCounter("2", ("A",))],
                              {("A", False): [(1, "a1")]}, {"A": 300.0}))  # fmt: skip
     assert plan.called_in["a1"] == 0 and list(plan.idle_at["A"]) == [0.0, 300.0]
-    assert plan.wait_s(1_000.0, "A", False, 1, 1) == 0  # counter 2 is free
-    assert plan.wait_s(1_000.0, "A", False, 2, 2) == 300  # one more issued since: behind it
-    assert plan.wait_s(1_000.0, "A", False, 3, 3) == 300
-    assert plan.wait_s(1_000.0, "A", False, 4, 4) == 600
+    assert plan.wait_s(1_000.0, "A", False, 1) == 0  # counter 2 is free
+    assert plan.wait_s(1_000.0, "A", False, 2) == 300  # one more issued since: behind it
+    assert plan.wait_s(1_000.0, "A", False, 3) == 300
+    assert plan.wait_s(1_000.0, "A", False, 4) == 600
     # Seconds later staff have not called a1 yet (the replay said "at once"): still counted once.
-    assert plan.wait_s(1_005.0, "A", False, 1, 1) == 0
-    assert plan.wait_s(1_005.0, "A", False, 2, 2) == 295
+    assert plan.wait_s(1_005.0, "A", False, 1) == 0
+    assert plan.wait_s(1_005.0, "A", False, 2) == 295
 
 
 def test_priority_tickets_go_first_up_to_the_cap_as_call_next_does() -> None:
@@ -119,15 +119,17 @@ def test_priority_tickets_go_first_up_to_the_cap_as_call_next_does() -> None:
     streaked = forecast(snapshot([OpenCounter("1", ("A",), priority_streak=1)], queues, {"A": 100.0}))
     assert sorted(streaked.called_in, key=streaked.called_in.__getitem__) == ["r1", "p1", "r2", "p2"]
     # A new priority ticket goes before the regular line: after the one priority ticket ahead.
-    assert plan.wait_s(1_000.0, "A", True, 1, 1) == 100
+    assert plan.wait_s(1_000.0, "A", True, 1) == 100
 
 
-def test_with_no_open_counter_the_estimate_assumes_one_opens() -> None:
-    """Nobody serves the service now: people ahead x the expected time of a call, like the simple one."""
+def test_with_no_open_counter_the_model_promises_no_minutes() -> None:
+    """Nobody serves the service at the snapshot: the model has no figure (the store says so in words)."""
     plan = forecast(snapshot([OpenCounter("1", ("B",))], {("A", False): [(1, "a1")]}, {"A": 240.0, "B": 60.0}))
     assert "a1" not in plan.called_in
-    assert plan.wait_s(1_000.0, "A", False, 1, 1, "a2") == 240
-    assert plan.wait_s(1_000.0, "Z", False, 1, 1) is None  # a service the snapshot does not know
+    assert plan.wait_s(1_000.0, "A", False, 1, "a1") is None
+    assert plan.wait_s(1_000.0, "A", False, 1) is None
+    assert plan.wait_s(1_000.0, "B", False, 0) == 0
+    assert plan.wait_s(1_000.0, "Z", False, 1) is None  # a service the snapshot does not know
 
 
 def test_the_kth_call_by_rate_matches_counting_call_by_call() -> None:
@@ -200,4 +202,3 @@ def test_tickets_are_told_the_measured_handling_time_and_the_busy_counter(
         rest = Handling(handling, recent_handling([600.0] * 4, 300).sigma).remaining_s(300)
         wait_for_estimate(hall, first, round(rest))
         assert round(rest) > round(handling) - 300  # lognormal: more than mean - elapsed
-

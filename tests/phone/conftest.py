@@ -24,7 +24,10 @@ from server.settings import Settings
 from tests.browser import chromium
 from tests.conftest import Api
 from tests.servers import ADMIN_PASSWORD, InProcessServer, ServerProcess, free_port
+from tests.web.conftest import log_in
 
+#: The managers' office PC.
+DESK = {"width": 1366, "height": 768}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 EXPECT_MS = 15_000
 
@@ -264,3 +267,37 @@ def proxy_factory() -> Iterator[Callable[..., TcpProxy]]:
     yield make
     for proxy in proxies:
         proxy.close()
+
+
+@pytest.fixture
+def open_desk(phone_browser: Browser, manager: dict[str, str]) -> Iterator[Callable[..., Page]]:
+    """Factory: a 1366x768 desktop browser in ``locale`` where manager1 logged in and opened the complaints page."""
+    contexts = []
+
+    def open_page(url: str, locale: str = "zh-CN", problems: list[str] | None = None) -> Page:
+        """``problems``, when given, collects script errors and console errors (CSP violations)."""
+        context = phone_browser.new_context(viewport=DESK, locale=locale)
+        contexts.append(context)
+        page = context.new_page()
+        if problems is not None:
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+        log_in(page, url, "manager1", path="/complaints", lang="zh" if locale.startswith("zh") else "en")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def file_complaint(api: Api, ticket: dict[str, Any], text: str) -> str:
+    """A complaint sent as the phone page sends it; its id."""
+    filed = ok(api.http.post(f"/api/branches/main/tickets/{ticket['id']}/complaints", json={"text": text}), 201)
+    complaint_id: str = filed["id"]
+    return complaint_id
+
+
+def listed(api: Api, manager: dict[str, str], complaint_id: str, state: str = "") -> dict[str, Any] | None:
+    query = f"?state={state}" if state else ""
+    complaints = ok(api.http.get(f"/api/branches/main/complaints{query}", headers=manager))["complaints"]
+    return next((c for c in complaints if c["id"] == complaint_id), None)

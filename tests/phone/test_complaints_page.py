@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -16,9 +15,9 @@ from playwright.sync_api import Browser, Dialog, Page, expect
 from server import keys
 from server.web.complaints import REFRESH_S
 from tests.conftest import Api
-from tests.phone.conftest import EXPECT_MS, ok, page_url, serve, wait_live
+from tests.phone.conftest import EXPECT_MS, file_complaint, listed, ok, page_url, serve, wait_live
 from tests.servers import ServerProcess
-from tests.web.conftest import log_in, password_of
+from tests.web.conftest import password_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
@@ -26,40 +25,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.redis]
 NEXT_RELOAD_MS = REFRESH_S * 1000 + EXPECT_MS
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)><b>bold</b> & "quoted"'
-
-
-@pytest.fixture
-def open_desk(phone_browser: Browser, manager: dict[str, str]) -> Iterator[Callable[..., Page]]:
-    """Factory: a desktop browser in ``locale`` where manager1 logged in and opened the complaints page."""
-    contexts = []
-
-    def open_page(url: str, locale: str = "zh-CN", problems: list[str] | None = None) -> Page:
-        """``problems``, when given, collects script errors and console errors (CSP violations)."""
-        context = phone_browser.new_context(viewport={"width": 1400, "height": 900}, locale=locale)
-        contexts.append(context)
-        page = context.new_page()
-        if problems is not None:
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-        log_in(page, url, "manager1", path="/complaints")
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def file_complaint(api: Api, ticket: dict[str, Any], text: str) -> str:
-    """A complaint sent as the phone page sends it; its id."""
-    filed = ok(api.http.post(f"/api/branches/main/tickets/{ticket['id']}/complaints", json={"text": text}), 201)
-    complaint_id: str = filed["id"]
-    return complaint_id
-
-
-def listed(api: Api, manager: dict[str, str], complaint_id: str, state: str = "") -> dict[str, Any] | None:
-    query = f"?state={state}" if state else ""
-    complaints = ok(api.http.get(f"/api/branches/main/complaints{query}", headers=manager))["complaints"]
-    return next((c for c in complaints if c["id"] == complaint_id), None)
 
 
 def watch_dialogs(page: Page) -> list[str]:
@@ -170,7 +135,7 @@ def test_an_overdue_complaint_is_marked_and_a_refused_answer_says_why(
     hall_redis: redis.Redis,
 ) -> None:  # fmt: skip
     """Past the 24-hour target it is marked overdue; closed meanwhile by someone else, answering it
-    shows a sentence naming its state, and the row follows."""
+    shows a sentence naming its state, and the row leaves the list of complaints not closed."""
     complaint_id = file_complaint(hall, hall.issue("A"), "Nobody answered the phone.")
     day_ago_ms = int(time.time() * 1000) - 25 * 3_600_000
     hall_redis.hset(keys.complaint("main", complaint_id), "filed_ms", day_ago_ms)
@@ -187,6 +152,8 @@ def test_an_overdue_complaint_is_marked_and_a_refused_answer_says_why(
     row.locator("textarea").fill("抱歉。")
     row.locator("button[type=submit]").click()
     expect(desk.locator("#message")).to_have_text("该投诉已被他人处理，当前状态：已关闭。")
+    expect(row).to_have_count(0)
+    desk.locator("#state-filter").select_option("closed")
     expect(row).to_have_attribute("data-state", "closed")
     expect(row.locator(".overdue")).to_be_hidden()
     expect(row.locator("form")).to_be_hidden()

@@ -53,7 +53,13 @@ def test_the_socket_sends_the_ticket_on_connect_and_after_each_change(hall: Api,
     with connect(socket_url(hall_server, mine["id"])) as ws:
         first = next_ticket_message(ws)
         assert (first["ticket"]["number"], first["ticket"]["ahead"]) == (mine["number"], 1)
-        assert first["feedback"] == {"rating": None, "complaints": 0, "complaints_left": 3}
+        assert first["feedback"] == {
+            "rating": None,
+            "complaints": 0,
+            "complaints_left": 3,
+            "accepting": True,
+            "filed": [],
+        }
         assert first["expires_at"] is None
         call_next(hall, "2")
         second = next_ticket_message(ws)

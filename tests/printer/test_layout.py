@@ -173,6 +173,19 @@ def test_wait_is_rounded_up_to_whole_minutes(seconds: int, minutes: int) -> None
     assert f"预计等待 {minutes} 分钟 / about {minutes} min" in texts
 
 
+@pytest.mark.parametrize("width", [58, 80])
+def test_with_no_counter_serving_the_ticket_says_so_instead_of_minutes(width: PaperWidth) -> None:
+    """Every counter of the service paused or closed: the printed ticket names no minutes, says why."""
+    quiet = make_ticket(estimated_wait_s=None, no_counter_serving=True)
+    texts = list(iter_text(render_ticket(quiet, PrinterProfile(paper_width_mm=width))))
+    joined = " ".join(texts)
+    assert "暂无窗口办理此业务" in joined and "No counter is serving this right now" in joined
+    assert "前面还有 3 人" in joined  # the people ahead are still printed
+    assert "预计等待" not in joined and "min" not in joined
+    with pytest.raises(TicketDataError, match="no counter"):
+        make_ticket(estimated_wait_s=60, no_counter_serving=True)
+
+
 def test_single_counter_is_singular() -> None:
     texts = [i.text for i in ticket_layout(make_ticket(counters=["VIP 1"]), PrinterProfile()) if isinstance(i, Line)]
     assert "窗口 Counter: VIP 1" in texts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -30,12 +31,13 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def new_context(browser: Browser) -> Iterator[Callable[[], BrowserContext]]:
-    """Factory of browser contexts (separate cookie jars, as separate computers), closed afterwards."""
+def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    """Factory of browser contexts (separate cookie jars, as separate computers), closed afterwards;
+    its keyword arguments (``viewport``, ``timezone_id``...) go to Playwright's ``new_context``."""
     made: list[BrowserContext] = []
 
-    def make() -> BrowserContext:
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    def make(**options: Any) -> BrowserContext:
+        context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, "locale": "en-US", **options})
         made.append(context)
         return context
 

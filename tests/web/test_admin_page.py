@@ -66,7 +66,7 @@ def test_a_new_display_is_added_by_pairing_and_the_page_shows_no_token(
     form.locator('input[name="code"]').fill(str(code.text_content()))
     form.locator('input[name="name"]').fill("hall-tv")
     form.locator('button[type="submit"]').click()
-    expect(page.locator("#pair-result")).to_contain_text("Paired: hall-tv (display)")
+    expect(page.locator("#pair-result")).to_contain_text("Paired: hall-tv (Lobby display)")
     expect(display.locator("#connection")).to_have_attribute("data-state", "online", timeout=15_000)
     expect(page.locator('#devices-table tr[data-device="hall-tv"]')).to_have_count(1)
     html = page.content()
@@ -90,7 +90,7 @@ def test_an_admin_pairs_a_device_by_its_code_in_the_readers_language(
     form.locator('input[name="code"]').fill(asked["code"])
     form.locator('input[name="name"]').fill("kiosk-hall-9")
     form.locator('button[type="submit"]').click()
-    expect(page.locator("#pair-result")).to_contain_text("Paired: kiosk-hall-9 (kiosk)")
+    expect(page.locator("#pair-result")).to_contain_text("Paired: kiosk-hall-9 (Ticket kiosk)")
     claimed = api.http.post("/api/pairing/claim", json={"claim": asked["claim"]})
     assert claimed.status_code == 200 and claimed.json()["name"] == "kiosk-hall-9"
 

@@ -73,6 +73,8 @@ DELETE /api/branches/{branch}/config/services/{service}      401  403  403  403 
 PUT    /api/branches/{branch}/config/counters/{counter}      401  403  403  403  200  403  403
 DELETE /api/branches/{branch}/config/counters/{counter}      401  403  403  403  200  403  403
 POST   /api/branches/{branch}/notice                         401  403  403  200  200  403  403
+POST   /api/branches/{branch}/emergency                      401  403  403  200  200  403  403
+DELETE /api/branches/{branch}/emergency                      401  403  403  200  200  403  403
 GET    /api/branches/{branch}/audit                          401  403  403  403  200  403  403
 GET    /api/branches/{branch}/devices                        401  403  403  200  200  403  403
 GET    /api/branches/{branch}/metrics                        401  403  403  200  200  403  403
@@ -168,6 +170,8 @@ class Request:
     prepare: Callable[[Api], dict[str, Any]] | None = None
     #: The request ends the session: each role sends it with a token of its own.
     ends_session: bool = False
+    #: Runs as the admin after each role's request: undoes what would change the rows after it.
+    cleanup: Callable[[Api], None] | None = None
 
 
 def reset_counter(api: Api) -> None:
@@ -214,6 +218,18 @@ def a_served_ticket(api: Api) -> dict[str, Any]:
     assert api.counter("1", "call", {"number": ticket["number"]}).status_code == 200
     assert api.counter("1", "finish").status_code == 200
     return {"params": {"ticket": ticket["id"]}}
+
+
+def an_emergency(api: Api) -> dict[str, Any]:
+    response = api.http.post("/api/branches/main/emergency", json={"kind": "closure"}, headers=api.auth(api.admin()))
+    assert response.status_code == 200, response.text
+    return {}
+
+
+def no_emergency(api: Api) -> None:
+    """The branch back in normal service (the rows after issue tickets)."""
+    api.http.delete("/api/branches/main/emergency", headers=api.auth(api.admin()))
+    assert api.state()["emergency"] is None
 
 
 def a_complaint(api: Api) -> dict[str, Any]:
@@ -269,6 +285,8 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("PUT", "/api/branches/{branch}/config/counters/{counter}"): Request(body={"name_en": "Counter 1"}),
     ("DELETE", "/api/branches/{branch}/config/counters/{counter}"): Request(prepare=a_spare_counter),
     ("POST", "/api/branches/{branch}/notice"): Request(body={"text_zh": "通知", "text_en": "Notice"}),
+    ("POST", "/api/branches/{branch}/emergency"): Request(body={"kind": "closure"}, cleanup=no_emergency),
+    ("DELETE", "/api/branches/{branch}/emergency"): Request(prepare=an_emergency, cleanup=no_emergency),
     ("POST", "/login"): Request(form={"password": "wrong-password"}),
     ("POST", "/logout"): Request(ends_session=True),
     ("GET", "/static/{path}"): Request(params={"path": "staff.css"}),
@@ -377,6 +395,8 @@ def test_every_role_gets_exactly_the_expected_status_everywhere(server: ServerPr
                 got = websocket_outcome(server, api, roles, path, request, role)
             else:
                 got = http_outcome(api, roles, method, path, request, role)
+            if request.cleanup:
+                request.cleanup(api)
             if got != expected[role]:
                 mismatches.append(f"{method} {path} as {role}: expected {expected[role]}, got {got}")
     assert not mismatches, "\n".join(mismatches)

@@ -2,11 +2,16 @@
 // the live overview and the devices come from the staff websocket, pushed after every event.
 // Managers get the same page read-only, except notices and reactivations (the API enforces it).
 //
+// The devices (admin_devices.js) and the audit log (admin_audit.js) are drawn by their own scripts;
+// times are in branch time (branch_time.js).
+//
 // For tests and diagnostics: window.nextupAdmin = {config, state, devices, socket}.
 (function () {
   "use strict";
 
   const N = window.NextUp;
+  const T = window.NextUpTime;
+  const Devices = window.NextUpDevices;
   const page = N.config;
   const t = N.t;
   const el = N.el;
@@ -261,7 +266,7 @@
       password.placeholder = t("admin.new_password");
       row.append(
         cell(el("span", { text: u.username })),
-        cell(el("span", { text: u.role })),
+        cell(el("span", { text: Devices.roleWord(u.role), dataset: { role: u.role } })),
         cell(boxes, button(t("admin.save"), () => patchUser(u.username, { counters: checkedValues(boxes, "counters") }))),
         cell(el("span", { text: u.disabled ? t("admin.disabled") + " " : "" }),
           button(u.disabled ? t("admin.enable") : t("admin.disable"),
@@ -273,40 +278,19 @@
     $("users-table").tBodies[0].replaceChildren(...rows);
   }
 
-  function printerText(device) {
-    const printer = device.printer || {};
-    if (device.role !== "kiosk") return "";
-    if (printer.available) return "OK";
-    const problems = ["paper_out", "cover_open", "paper_near_end"].filter((name) => printer[name]);
-    if (!printer.online) problems.unshift("offline");
-    if (printer.error) problems.push(printer.error);
-    return problems.join(", ");
+  // The devices seen (health records) and, for an admin, this branch's device accounts: one row each.
+  function deviceList() {
+    return Devices.list(live.devices, (live.users || []).filter((u) => u.branch === page.branch.id));
   }
 
   function renderDevices() {
-    const health = new Map((live.devices || []).map((d) => [d.device, d]));
-    const accounts = (live.users || []).filter((u) => !PEOPLE.includes(u.role));
-    const names = new Set([...health.keys(), ...accounts.map((u) => u.username)]);
-    const rows = [...names].sort().map((name) => {
-      const device = health.get(name) || null;
-      const account = accounts.find((u) => u.username === name) || null;
-      const row = el("tr", { dataset: { device: name } });
-      const status = device ? (device.online ? t("admin.online") : t("admin.offline")) : t("admin.never");
-      row.append(
-        cell(el("span", { text: name })),
-        cell(el("span", { text: (account && account.role) || (device && device.role) || "" })),
-        cell(el("span", { text: status + (account && account.disabled ? " · " + t("admin.disabled") : ""),
-          class: device && device.online ? "status-ok" : "status-bad" })),
-        cell(el("span", { text: device && device.last_heartbeat
-          ? device.last_heartbeat + " (" + device.heartbeat_age_s + " s)" : "" })),
-        cell(el("span", { text: device ? printerText(device) : "" })),
-        cell(el("span", { text: (device && device.address) || "" })),
-        cell(isAdmin && account ? button(account.disabled ? t("admin.enable") : t("admin.revoke"),
-          () => patchUser(name, { disabled: !account.disabled }), account.disabled ? "" : "danger") : ""),
-      );
-      return row;
-    });
-    $("devices-table").tBodies[0].replaceChildren(...rows);
+    $("devices-table").tBodies[0].replaceChildren(...Devices.rows(deviceList(), (device) => {
+      const account = device.account;
+      if (!isAdmin || !account) return "";
+      return button(account.disabled ? t("admin.enable") : t("admin.revoke"),
+        () => patchUser(device.name, { disabled: !account.disabled }), account.disabled ? "" : "danger");
+    }));
+    $("overview-devices").textContent = Devices.summary(deviceList());
   }
 
   function bindAccountForms() {
@@ -332,7 +316,7 @@
         const result = await N.api("POST", branchPath("/pairing"), body);
         const line = $("pair-result");
         if (result.status === 201) {
-          line.textContent = t("admin.paired", { name: result.data.name, role: result.data.role });
+          line.textContent = t("admin.paired", { name: result.data.name, role: Devices.roleWord(result.data.role) });
           line.dataset.kind = "ok";
           N.say(line.textContent, "ok");
           form.reset();
@@ -381,21 +365,28 @@
     clearTimeout(auditTimer);
     const result = await N.api("GET", branchPath("/audit?count=200"));
     if (result.status !== 200) return;
-    $("audit-table").tBodies[0].replaceChildren(...result.data.entries.map((entry) => el("tr", {}, [
-      cell(el("span", { text: entry.at || "" })), cell(el("span", { text: entry.actor || "" })),
-      cell(el("span", { text: entry.role || "" })), cell(el("span", { text: entry.source || "" })),
-      cell(el("span", { text: entry.action || "" })), cell(el("code", { text: JSON.stringify(entry.details || {}) })),
-    ])));
+    const entries = result.data.entries;
+    $("audit-empty").hidden = entries.length > 0;
+    $("audit-table").tBodies[0].replaceChildren(...NextUpAudit.rows(entries, { counter: counterName, service: serviceName }));
+  }
+
+  // Names from the branch's configuration (or its live state); a deleted counter or service by its id.
+  function counterName(id) {
+    const c = [...((live.config && live.config.counters) || []), ...((live.state && live.state.counters) || [])]
+      .find((x) => x.id === id);
+    return c ? N.nameOf(c) : id || "";
+  }
+
+  function serviceName(id, withId) {
+    const s = live.config && live.config.services.find((x) => x.id === id);
+    if (!s) return id || "";
+    return withId ? s.id + " " + N.nameOf(s) : N.nameOf(s);
   }
 
   // ---- The live overview --------------------------------------------------------------------------
 
   function renderOverview() {
     const state = live.state;
-    const counterName = (id) => {
-      const c = state.counters.find((x) => x.id === id);
-      return c ? N.nameOf(c) : id;
-    };
     $("overview-counters").tBodies[0].replaceChildren(...state.counters.map((c) => el("tr", { dataset: { counter: c.id } }, [
       cell(el("span", { text: N.nameOf(c) })),
       cell(el("span", { class: "badge", text: N.stateWord(c.status), dataset: { status: c.status } })),
@@ -409,12 +400,10 @@
       cell(el("span", { text: String(s.priority_waiting) })),
     ])));
     $("overview-recent").replaceChildren(...state.recent_calls.map((call) => el("li", {
-      text: call.number + " → " + counterName(call.counter) + " · " + (call.at || "").slice(11, 19),
+      text: call.number + " → " + counterName(call.counter) + " · " + T.time(call.at),
     })));
     $("overview-notice").textContent = noticeText(state.notice);
     $("notice-current").textContent = noticeText(state.notice);
-    const online = live.devices.filter((d) => d.online).length;
-    $("overview-devices").textContent = online + " / " + live.devices.length + " " + t("admin.online");
     const select = $("reactivate-counter");
     const chosen = select.value;
     select.replaceChildren(...state.counters.map((c) => el("option", { value: c.id, text: N.nameOf(c) })));

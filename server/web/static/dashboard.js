@@ -156,7 +156,9 @@
     return node;
   }
 
-  const CHART = { width: 640, height: 220, left: 40, right: 10, top: 14, bottom: 28 };
+  // Axis labels are 16 units high: at least 14 px wherever the chart is at least 560 px wide
+  // (half the page at 1366 px; the charts stack below 1000 px).
+  const CHART = { width: 640, height: 240, left: 56, right: 10, top: 14, bottom: 30 };
 
   function frame(hours, top, unit) {
     const plotH = CHART.height - CHART.top - CHART.bottom;
@@ -164,21 +166,19 @@
     for (const fraction of [0, 0.5, 1]) {
       const y = CHART.top + plotH * (1 - fraction);
       group.append(svg("line", { x1: CHART.left, x2: CHART.width - CHART.right, y1: y, y2: y, class: "grid" }));
-      group.append(label(CHART.left - 4, y + 4, String(Math.round(top * fraction * 10) / 10) + unit, "axis-label y"));
+      group.append(label(CHART.left - 4, y + 5, String(Math.round(top * fraction * 10) / 10) + unit, "axis-label y"));
     }
     const slot = (CHART.width - CHART.left - CHART.right) / Math.max(hours.length, 1);
     hours.forEach((hour, i) => group.append(label(CHART.left + slot * (i + 0.5), CHART.height - 8, hour, "axis-label x")));
     return { group: group, slot: slot, plotH: plotH };
   }
 
+  // The legend is HTML under the chart, in the page's own text size: SVG text would shrink with
+  // the chart's width.
   function legend(items) {
-    const group = svg("g", { class: "legend" });
-    items.forEach(([text, className], i) => {
-      const x = CHART.left + 10 + i * 110;
-      group.append(svg("rect", { x: x, y: 2, width: 10, height: 10, class: className }));
-      group.append(label(x + 14, 11, text, "legend-label"));
-    });
-    return group;
+    return N.el("ul", { class: "chart-legend" }, items.map(([text, className]) => N.el("li", {}, [
+      N.el("span", { class: "swatch " + className }), N.el("span", { class: "legend-label", text: text }),
+    ])));
   }
 
   function arrivalsChart(hours) {
@@ -198,8 +198,7 @@
         }, [tooltip(hours[i] + ":00 " + t(field === "issued" ? "dashboard.arrivals" : "dashboard.served") + " " + value)]));
       }
     });
-    chart.append(legend([[t("dashboard.arrivals"), "bar-arrivals"], [t("dashboard.served"), "bar-served"]]));
-    return chart;
+    return [chart, legend([[t("dashboard.arrivals"), "bar-arrivals"], [t("dashboard.served"), "bar-served"]])];
   }
 
   function waitsChart(hours) {
@@ -219,15 +218,14 @@
       });
       if (coords.length > 1) chart.append(svg("polyline", { points: coords.join(" "), class: className }));
     }
-    chart.append(legend([[t("dashboard.mean_wait"), "line-mean"], [t("dashboard.p90_wait"), "line-p90"]]));
-    return chart;
+    return [chart, legend([[t("dashboard.mean_wait"), "line-mean"], [t("dashboard.p90_wait"), "line-p90"]])];
   }
 
   function renderHours() {
     const hours = hoursOf(today);
     $("hours-empty").hidden = hours.length > 0;
-    $("chart-arrivals").replaceChildren(...(hours.length ? [arrivalsChart(hours)] : []));
-    $("chart-waits").replaceChildren(...(hours.length ? [waitsChart(hours)] : []));
+    $("chart-arrivals").replaceChildren(...(hours.length ? arrivalsChart(hours) : []));
+    $("chart-waits").replaceChildren(...(hours.length ? waitsChart(hours) : []));
     const weekday = (new Date(today.to + "T00:00:00Z").getUTCDay() + 6) % 7; // Monday 0, as the report
     const advice = {};
     for (const entry of today.staffing || []) {

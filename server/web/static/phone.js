@@ -75,6 +75,40 @@
     return match ? match[1] : "";
   }
 
+  // "3月2日 10:05" / "2 Mar, 10:05": the date and clock time as the server wrote them (branch's zone).
+  function localDateTime(iso) {
+    const match = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)/.exec(iso || "");
+    if (!match) return "";
+    const [y, mo, d, h, mi] = match.slice(1).map(Number);
+    return new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", { month: "short", day: "numeric",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" }).format(Date.UTC(y, mo - 1, d, h, mi));
+  }
+
+  // The holder's complaints, with their state and the managers' answers (server/follow_up.py).
+  function renderComplaints(filed) {
+    show("follow-up", filed.length > 0);
+    $("follow-up-list").replaceChildren(...filed.map((complaint) => {
+      const item = document.createElement("li");
+      item.dataset.state = complaint.state;
+      const line = (className, content) => {
+        const p = document.createElement("p");
+        p.className = className;
+        p.textContent = content;
+        item.append(p);
+        return p;
+      };
+      line("filed", text("follow_up.filed", { time: localDateTime(complaint.filed_at) }) + " · "
+        + text("follow_up.state." + complaint.state));
+      line("text", complaint.text);
+      if (complaint.state === "open") line("due", text("follow_up.due", { time: localDateTime(complaint.answer_due_at) }));
+      if (complaint.answer) {
+        line("answer-head", text("follow_up.answer", { time: localDateTime(complaint.answered_at) }));
+        line("answer", complaint.answer);
+      }
+      return item;
+    }));
+  }
+
   // ---- Rendering ---------------------------------------------------------------------------
 
   function renderStatic() {
@@ -117,8 +151,12 @@
     if (waiting) {
       const ahead = ticket.ahead || 0;
       $("ahead").textContent = ahead === 0 ? text("ahead.none") : ahead === 1 ? text("ahead.one") : text("ahead", { n: ahead });
-      const seconds = ticket.estimated_wait_s || 0;
-      $("wait").textContent = ahead === 0 || seconds < 60 ? text("wait.soon") : text("wait", { minutes: Math.round(seconds / 60) });
+      const seconds = ticket.estimated_wait_s;
+      // Waiting without a wait: no open counter serves the service, so no minutes are promised.
+      const noCounter = seconds === null || seconds === undefined;
+      $("wait").dataset.noCounter = String(noCounter);
+      $("wait").textContent = noCounter ? text("wait.no_counter")
+        : ahead === 0 || seconds < 60 ? text("wait.soon") : text("wait", { minutes: Math.round(seconds / 60) });
     }
 
     const called = ticket.status === "called";
@@ -132,13 +170,24 @@
     show("finished", finished);
     if (finished) $("finished-text").textContent = text(ticket.status);
 
-    show("rating", ticket.status === "served" && feedback.rating === null && !stopped);
+    const accepting = feedback.accepting !== false && !stopped;
+    show("rating", ticket.status === "served" && feedback.rating === null && accepting);
     show("rated", feedback.rating !== null && feedback.rating !== undefined);
     if (feedback.rating) $("rated").textContent = text("rate.done", { n: feedback.rating });
-    show("complaint", feedback.complaints_left > 0 && !stopped);
+    show("complaint", feedback.complaints_left > 0 && accepting);
+    const filed = feedback.filed || [];
+    renderComplaints(filed);
 
-    show("expires", Boolean(message.expires_at) && !stopped);
-    if (message.expires_at) $("expires").textContent = text("expires", { time: localTime(message.expires_at) });
+    // A finished page with a complaint waiting for its answer does not expire (expires_at null);
+    // with complaints answered it is kept for days: the date then, not only the time.
+    const awaiting = finished && !message.expires_at && filed.some((c) => c.state === "open");
+    show("expires", (Boolean(message.expires_at) || awaiting) && !stopped);
+    if (message.expires_at) {
+      const time = filed.length > 0 ? localDateTime(message.expires_at) : localTime(message.expires_at);
+      $("expires").textContent = text("expires", { time: time });
+    } else if (awaiting) {
+      $("expires").textContent = text("follow_up.kept");
+    }
 
     show("notice", notice !== null);
     if (notice) $("notice").textContent = text(notice.key, notice.values);
@@ -350,10 +399,14 @@
     }
   }
 
-  function refused(result) {
+  async function refused(result) {
     if (result.status === 0) say("error.network");
-    else if (result.status === 404 || result.status === 410) end(result.status);
-    else say("error.failed");
+    else if (result.status === 404) end(result.status);
+    else if (result.status === 410) {
+      // Rating and complaining ended; the page may still be readable for its complaints' answers.
+      if (!await poll(0)) say("error.network");
+      else if (!stopped) say("error.feedback_closed");
+    } else say("error.failed");
   }
 
   const dialog = $("leave-dialog");
@@ -443,6 +496,7 @@
       show("complaint-form", false);
       show("complaint-open", true);
       say("complaint.done", { hours: config.answer_target_h });
+      poll(0); // the complaint joins the page's list of complaints at once
     } else if (result.status === 409 && error && error.code === "too_many_complaints") {
       message.feedback = { ...message.feedback, complaints_left: 0 };
       say("complaint.limit");
