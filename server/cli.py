@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from kiosk import cli as kiosk_cli
+from kiosk.watchdog_cli import add_watchdog_command
 from server import keyring
 from server.backup.cli import add_backup_commands
 from server.config import Branch, demo_branch, load_config
@@ -136,6 +137,7 @@ def parser() -> argparse.ArgumentParser:
     add_secrets_command(commands)
     add_backup_commands(commands)
     add_migrate_command(commands)
+    add_watchdog_command(commands)
     return root
 
 

@@ -2,18 +2,24 @@
 
 A kiosk sends a heartbeat with its printer's status every few seconds (``server.kiosk_ws``); each
 one overwrites the kiosk's record. A display account's screen is recorded while its websocket is
-open (``server.display_ws``), with ``"printer": null``. A record whose last heartbeat is older than ``STALE_AFTER_S``
-counts as offline whatever it last said, so a kiosk that lost power shows up without anyone
-having to notice its silence.
+open (``server.display_ws``), with ``"printer": null`` and the voices it reported (``"voices"``,
+null until it said; screens sharing one account share one record, the last report winning). A
+record whose last heartbeat is older than ``STALE_AFTER_S`` counts as offline whatever it last
+said, so a kiosk that lost power shows up without anyone having to notice its silence.
 
 ``GET /api/branches/{branch}/devices`` (admin, manager) answers::
 
     {"branch": "main", "devices": [
       {"device": "kiosk1", "role": "kiosk", "address": "10.0.0.21", "connected": true,
        "online": true, "last_heartbeat": "2026-03-02T09:00:05.120+08:00", "heartbeat_age_s": 1.2,
-       "status": "ok" | "printer_unavailable" | "offline",
+       "status": "ok" | "printer_unavailable" | "chime_only" | "offline",
        "printer": {"online": true, "paper_out": false, "paper_near_end": false, "cover_open": false,
-                   "error": null, "available": true}}]}
+                   "error": null, "available": true},
+       "voices": null}]}
+
+A display has ``"printer": null`` and ``"voices": {"zh": false, "en": true, "languages": ["zh", "en"],
+"missing": ["zh"], "chime_only": false}``; its status is ``chime_only`` while it is online with no
+voice for any language it announces in (it would announce with the chime alone).
 
 Its Redis keys are in ``server.keys`` (``device_health``, ``kiosk_issues``).
 """
@@ -22,7 +28,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from starlette.requests import Request
@@ -33,18 +39,26 @@ from server import keys
 from server.api import branch_store, identify
 from server.auth import Role
 from server.context import context
-from server.events import PrinterHealth
+from server.events import PrinterHealth, VoiceHealth
 from server.http import JSONResponse
-from server.shapes.devices import Device, Devices, PrinterCondition
+from server.shapes.devices import Device, Devices, DeviceStatus
 
 #: A device silent this long (three missed heartbeats) is reported offline.
 STALE_AFTER_S = 15.0
 
 
 async def record_heartbeat(
-    redis: Redis, branch: str, device: str, role: str, address: str, printer: PrinterHealth | None, now: datetime
+    redis: Redis,
+    branch: str,
+    device: str,
+    role: str,
+    address: str,
+    printer: PrinterHealth | None,
+    now: datetime,
+    voices: VoiceHealth | None = None,
 ) -> None:
-    """Store the device's latest heartbeat (overwriting the previous one); ``printer`` None for a display."""
+    """Store the device's latest heartbeat (overwriting the previous one); ``printer`` None for a
+    display, ``voices`` None for a kiosk (and a display that has not said)."""
     record = {
         "device": device,
         "role": role,
@@ -53,6 +67,7 @@ async def record_heartbeat(
         "last_heartbeat": now.isoformat(timespec="milliseconds"),
         "last_heartbeat_ms": int(now.timestamp() * 1000),
         "printer": None if printer is None else printer.wire(),
+        "voices": None if voices is None else voices.wire(),
     }
     await redis.hset(keys.device_health(branch), device, json.dumps(record, ensure_ascii=False))
 
@@ -77,9 +92,19 @@ def describe(record: dict[str, Any], now: datetime) -> Device:
             printer = PrinterHealth.from_json(record["printer"])
         except ValueError:
             printer = PrinterHealth(online=False, error="unreadable printer status")
-    status: Literal["ok", "printer_unavailable", "offline"] = (
-        "offline" if not online else "ok" if printer is None or printer.available else "printer_unavailable"
-    )
+    voices: VoiceHealth | None = None
+    if record.get("voices") is not None:
+        try:
+            voices = VoiceHealth.from_json(record["voices"])
+        except ValueError:
+            voices = None
+    status: DeviceStatus = "ok"
+    if not online:
+        status = "offline"
+    elif printer is not None and not printer.available:
+        status = "printer_unavailable"
+    elif voices is not None and voices.chime_only:
+        status = "chime_only"
     return Device(
         device=record.get("device"),
         role=record.get("role"),
@@ -89,7 +114,8 @@ def describe(record: dict[str, Any], now: datetime) -> Device:
         last_heartbeat=record.get("last_heartbeat"),
         heartbeat_age_s=round(age, 1),
         status=status,
-        printer=None if printer is None else PrinterCondition(**printer.wire(), available=printer.available),
+        printer=None if printer is None else printer.condition(),
+        voices=None if voices is None else voices.condition(),
     )
 
 

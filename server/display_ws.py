@@ -13,6 +13,10 @@ Websocket contract (the message shapes are in ``server.events``):
 - The server sends ``{"type": "ping"}`` every ``fanout.HEARTBEAT_S`` seconds and closes a client it
   has heard nothing from for ``SILENCE_LIMIT_S`` seconds; a client answers each ping with
   ``{"type": "pong"}`` (a ``{"type": "ping"}`` from the client gets a pong).
+- A display account's screen reports its voices, ``{"type": "health", "voices": {"zh": bool,
+  "en": bool, "languages": ["zh", "en"]}}`` (``events.VoiceHealth``), when it connects and whenever
+  its browser's voices change; the devices report shows the last one. Nothing is answered, and a
+  malformed report is ignored.
 - Close codes are ``events.CloseCode``: 4401 bad token, 4403 wrong account or Origin, 4404 unknown
   branch, 4408 silent client, 1013 client too slow (reconnect with ``since``); 1011 when Redis
   fails while the first messages are read; 1012 when the server shuts down. With ``since`` and
@@ -25,8 +29,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -49,13 +55,13 @@ from server.background import Loop
 from server.config import Branch
 from server.context import Context
 from server.errors import ApiError
-from server.events import CloseCode
+from server.events import CloseCode, VoiceHealth
 from server.fanout import Outgoing, Subscription
 from server.pairing import DEVICE_COOKIE, presented_token, set_device_cookie
 from server.presence import DISPLAY_PRESENCE_S, PresenceThrottle
 from server.shapes.branch import BranchPlace, CounterInfo, DisplayState, ServiceInfo
 from server.shapes.messages import Snapshot
-from server.socket_session import TokenWatch, admit, close_quietly, receive_pings, run_together
+from server.socket_session import TokenWatch, admit, close_quietly, message_type, receive_pings, run_together
 from server.store import QueueStore
 from server.web.i18n import CATALOGUE, section
 from server.web.live_socket import LIVE_SOCKET_JS
@@ -66,6 +72,8 @@ log = logging.getLogger("nextup.display")
 BACKLOG_LIMIT = 1_000
 #: Seconds without any message from a client before the server drops it.
 SILENCE_LIMIT_S = 12.0
+#: Longest ``health`` message a display may send; a longer one is ignored.
+MAX_HEALTH_CHARS = 1_000
 #: Roles that may watch a branch's display stream.
 WATCHERS = frozenset({Role.DISPLAY, Role.STAFF, Role.MANAGER, Role.ADMIN})
 #: Page security headers: a token may be in the page's URL, so it is never cached or sent as a referrer.
@@ -134,11 +142,13 @@ class DisplayConnection:
     #: The connection's ASGI send: live messages go straight to it, skipping the WebSocket wrapper.
     send: Send
     token: TokenWatch
+    #: What the client's messages other than pings go to (a display device's health reports).
+    on_text: Callable[[str], Awaitable[None]] | None = None
 
     async def serve(self, first: list[str], position: tuple[int, int]) -> None:
         ended = await run_together(
             self.subscription, self._send(first, position),
-            receive_pings(self.websocket, self.subscription, SILENCE_LIMIT_S), self.token.run(),
+            receive_pings(self.websocket, self.subscription, SILENCE_LIMIT_S, self.on_text), self.token.run(),
         )  # fmt: skip
         if ended.result(2) == "unauthorized":
             await close_quietly(self.websocket, CloseCode.UNAUTHORIZED, "The token no longer holds; log in again")
@@ -199,9 +209,10 @@ async def display_socket(websocket: WebSocket, send: Send) -> None:
             return
         # A hall screen: the devices report shows it (staff watching from a PC are not devices).
         address = websocket.client.host if websocket.client else ""
-        presence = presence_reporter(ctx.store, ctx.presence, identity.username, address).start()
+        screen = DisplayPresence(ctx.store, ctx.presence, identity.username, address)
+        presence = screen.loop().start()
         try:
-            await DisplayConnection(websocket, subscription, send, watch).serve(first, position)
+            await DisplayConnection(websocket, subscription, send, watch, screen.on_text).serve(first, position)
         finally:
             await presence.stop()
             ctx.presence.forget(branch, identity.username)
@@ -209,17 +220,55 @@ async def display_socket(websocket: WebSocket, send: Send) -> None:
                 await devices.record_disconnect(ctx.store.redis, branch, identity.username)
 
 
-def presence_reporter(store: QueueStore, throttle: PresenceThrottle, device: str, address: str) -> Loop:
-    """Records the display in the devices report every DISPLAY_PRESENCE_S while it is connected
-    (once per period for all the screens sharing the account, through ``throttle``)."""
+def reported_voices(text: str) -> VoiceHealth | None:
+    """The voices of a display's ``health`` message; None for any other or malformed message."""
+    if len(text) > MAX_HEALTH_CHARS or message_type(text) != events.MessageType.HEALTH:
+        return None
+    try:
+        return VoiceHealth.from_json(json.loads(text).get("voices"))
+    except ValueError:
+        return None
 
-    async def report() -> None:
-        if throttle.due(store.branch.id, device):
-            await devices.record_heartbeat(
-                store.redis, store.branch.id, device, Role.DISPLAY.value, address, None, store.clock.now()
-            )
 
-    return Loop(f"presence of display {device}", report, every_s=DISPLAY_PRESENCE_S, retry_on=(RedisError,), logger=log)
+class DisplayPresence:
+    """A display screen in the devices report: recorded every DISPLAY_PRESENCE_S while it is
+    connected (once per period for all the screens sharing the account, through ``throttle``), and
+    at once when it reports voices other than before."""
+
+    def __init__(self, store: QueueStore, throttle: PresenceThrottle, device: str, address: str) -> None:
+        self.store = store
+        self.throttle = throttle
+        self.device = device
+        self.address = address
+        #: What the screen last said of its voices; None until it says.
+        self.voices: VoiceHealth | None = None
+
+    async def record(self) -> None:
+        store = self.store
+        await devices.record_heartbeat(
+            store.redis, store.branch.id, self.device, Role.DISPLAY.value, self.address, None, store.clock.now(),
+            self.voices,
+        )  # fmt: skip
+
+    async def on_text(self, text: str) -> None:
+        voices = reported_voices(text)
+        if voices is None or voices == self.voices:
+            return
+        self.voices = voices
+        try:
+            await self.record()
+        except RedisError as exc:  # the next periodic record carries it
+            log.warning("display %s: recording its voices failed: %s", self.device, exc)
+
+    async def _tick(self) -> None:
+        if self.throttle.due(self.store.branch.id, self.device):
+            await self.record()
+
+    def loop(self) -> Loop:
+        return Loop(
+            f"presence of display {self.device}", self._tick, every_s=DISPLAY_PRESENCE_S, retry_on=(RedisError,),
+            logger=log,
+        )  # fmt: skip
 
 
 @functools.cache

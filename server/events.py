@@ -2,8 +2,9 @@
 
 One place for the names and shapes that the Lua scripts (``lua/common.lua`` ``emit``), the fan-out,
 the lobby display page and the kiosk share: event and message types, the close codes of every
-websocket (``CloseCode``) and the printer status a kiosk reports (``PrinterHealth``, declared with
-the other device shapes in ``server.shapes.devices``).
+websocket (``CloseCode``), the printer status a kiosk reports (``PrinterHealth``) and the voices a
+lobby display reports (``VoiceHealth``), both declared with the other device shapes in
+``server.shapes.devices``.
 
 A stream entry is ``(seq, {"type": <EventType>, "data": <JSON object>})``; the entry id is the
 event's ``seq`` ("1718000000000-0"), ordered the same way on every server process. ``data`` always
@@ -31,6 +32,7 @@ from typing import Any
 import msgspec
 
 from server.shapes.devices import PrinterHealth as PrinterHealth
+from server.shapes.devices import VoiceHealth as VoiceHealth
 
 Json = dict[str, Any]
 
@@ -88,6 +90,9 @@ class MessageType(str, Enum):
     PING = "ping"
     #: A client's answer to a ping (and the server's answer to a client's ping).
     PONG = "pong"
+    #: A device's report of itself: a kiosk's ``printer`` (``PrinterHealth``), a display's
+    #: ``voices`` (``VoiceHealth``).
+    HEALTH = "health"
 
 
 class CloseCode(IntEnum):

@@ -248,7 +248,7 @@ class KioskConnection:
             kind = data.get("type") if data is not None else None
             if kind == "issue" and data is not None:
                 await self._issue(data)
-            elif kind == "health" and data is not None:
+            elif kind == events.MessageType.HEALTH and data is not None:
                 await self._health(data)
             elif kind == events.MessageType.PING:
                 self._queue_reply(events.PONG_TEXT)

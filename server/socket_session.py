@@ -3,7 +3,8 @@
 - ``run_together``: a connection is a few tasks (a sender fed by its fan-out subscription, a
   receiver reading the client); the first to end ends them all, and an overflowing subscription
   ends the task that feeds it.
-- ``receive_pings``: a receiver for clients that only send heartbeats.
+- ``receive_pings``: a receiver for clients that only send heartbeats (and, for the display, its
+  ``health`` reports, handed to a callback).
 - ``close_quietly``: a close that never waits long on a client that stopped reading.
 - ``admit``: accept, then refuse a foreign Origin or an unknown branch with a close code.
 - ``TokenWatch``: the socket's token checked again (``Context.verify``) every ``RECHECK_S`` and at
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,11 +76,17 @@ async def close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
         await asyncio.wait_for(websocket.close(code, reason), CLOSE_TIMEOUT_S)
 
 
-async def receive_pings(websocket: WebSocket, subscription: Subscription, silence_limit_s: float) -> str:
+async def receive_pings(
+    websocket: WebSocket,
+    subscription: Subscription,
+    silence_limit_s: float,
+    on_text: Callable[[str], Awaitable[None]] | None = None,
+) -> str:
     """Read the client until it goes ("gone") or says nothing for ``silence_limit_s`` ("silent").
 
     Its pings are answered through the subscription, so the answer keeps its place among the
-    messages being sent.
+    messages being sent. Any other text goes to ``on_text`` when given (else it only counts as a
+    sign of life).
     """
     while True:
         try:
@@ -91,6 +98,8 @@ async def receive_pings(websocket: WebSocket, subscription: Subscription, silenc
         text = message.get("text") or ""
         if '"ping"' in text and message_type(text) == events.MessageType.PING:
             subscription.offer(Outgoing(None, events.PONG_TEXT))
+        elif on_text is not None and text:
+            await on_text(text)
 
 
 @dataclass(frozen=True)

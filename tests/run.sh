@@ -12,6 +12,12 @@ missing=()
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
 # nginx in front of several server processes (tests/scale/test_nginx.py).
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+# Device PCs (deploy/devices): their scripts' check, the display's voices, the screen's X session.
+[ -x /usr/bin/shellcheck ] || missing+=(shellcheck)
+[ -x /usr/lib/speech-dispatcher-modules/sd_espeak-ng ] || missing+=(speech-dispatcher-espeak-ng espeak-ng)
+[ -x /usr/bin/Xvfb ] || missing+=(xvfb)
+[ -x /usr/bin/xwininfo ] || missing+=(x11-utils)
+[ -x /usr/bin/matchbox-window-manager ] || missing+=(matchbox-window-manager)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +20,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from starlette.routing import Route
+from websockets.sync.client import connect as connect_sync
 
 from server import rules
 from server.api import COUNTER_ACTIONS
@@ -490,6 +493,32 @@ def test_session_accounts_notice_audit_and_devices_match(api: Api) -> None:
     devices = api.http.get("/api/branches/main/devices", headers=admin)
     assert devices.status_code == 200
     conforms(devices, "/api/branches/{branch}/devices", "get")
+
+
+def test_a_displays_voices_in_the_devices_report_match(api: Api) -> None:
+    """Connected displays, one without an English voice, one with no voice at all, match the document."""
+    admin = api.auth(api.admin())
+    base = str(api.http.base_url).rstrip("/").replace("http://", "ws://", 1)
+    with contextlib.ExitStack() as screens:
+        for name, voices in (("tv-doc-1", {"zh": True, "en": False}), ("tv-doc-2", {"zh": False, "en": False})):
+            screen = screens.enter_context(
+                connect_sync(f"{base}/ws/branches/main/display?token={api.user(name, 'display')}")
+            )
+            screen.recv()  # the snapshot
+            screen.send(json.dumps({"type": "health", "voices": voices}))
+        deadline = time.monotonic() + 10
+        while sum(1 for d in listed(api, admin) if d["device"].startswith("tv-doc-") and d["voices"]) < 2:
+            assert time.monotonic() < deadline, "no voices reported"
+            time.sleep(0.05)
+        devices = api.http.get("/api/branches/main/devices", headers=admin)
+    statuses = {d["device"]: d["status"] for d in devices.json()["devices"]}
+    assert (statuses["tv-doc-1"], statuses["tv-doc-2"]) == ("ok", "chime_only")
+    conforms(devices, "/api/branches/{branch}/devices", "get")
+
+
+def listed(api: Api, headers: dict[str, str]) -> list[dict[str, Any]]:
+    devices: list[dict[str, Any]] = api.http.get("/api/branches/main/devices", headers=headers).json()["devices"]
+    return devices
 
 
 def test_configuration_changes_match(api: Api) -> None:

@@ -8,6 +8,7 @@
 //   window.nextupSpeaking       the announcement now being made, or null
 //   window.nextupHighlights     every highlight shown, in order: {number, counter, at, kind}
 //   window.nextupDisplay        {seq, connected, connects, snapshots, events}
+//   window.nextupVoices         the voices this screen reported to the server: {zh, en, languages}
 (function () {
   "use strict";
 
@@ -430,11 +431,23 @@
 
   // The browser's own speech synthesis (offline voices). A missing voice, an error, or a
   // synthesiser that never reports the end must not stop the queue, hence the timeouts.
+  // The best voice of a language, in the order of VOICE_PREFERENCE. Chinese voices are tagged zh-CN
+  // by most engines, but cmn (Mandarin) by espeak-ng, the one Debian's speech-dispatcher brings; its
+  // cmn-latn-pinyin voice reads pinyin, not characters, and yue is Cantonese.
+  const VOICE_PREFERENCE = {
+    zh: [(tag) => tag === "zh-cn", (tag) => tag === "zh" || tag.startsWith("zh-"), (tag) => tag === "cmn"],
+    en: [(tag) => tag === "en-gb" || tag === "en-us", (tag) => tag === "en" || tag.startsWith("en-")],
+  };
+
   function voiceFor(lang) {
     const synth = window.speechSynthesis;
     if (!synth) return null;
     const voices = synth.getVoices() || [];
-    return voices.find((v) => v.lang && v.lang.toLowerCase().startsWith(lang)) || null;
+    for (const matches of VOICE_PREFERENCE[lang]) {
+      const voice = voices.find((v) => matches(String(v.lang || "").toLowerCase().replace(/_/g, "-")));
+      if (voice) return voice;
+    }
+    return null;
   }
 
   function speak(text, lang) {
@@ -472,6 +485,28 @@
     event.currentTarget.hidden = true;
   });
 
+  // ---- Voices: reported to the server, so /admin can flag a screen that would only chime ---------
+
+  let socket = null;
+
+  function voiceReport() {
+    const languages = [];
+    if (speakZh) languages.push("zh");
+    if (speakEn) languages.push("en");
+    return { zh: voiceFor("zh") !== null, en: voiceFor("en") !== null, languages };
+  }
+
+  function reportVoices() {
+    window.nextupVoices = voiceReport();
+    if (socket) socket.send({ type: "health", voices: window.nextupVoices });
+  }
+
+  // The browser loads its voices after the page starts and says so with voiceschanged.
+  if (window.speechSynthesis && window.speechSynthesis.addEventListener) {
+    window.speechSynthesis.addEventListener("voiceschanged", reportVoices);
+  }
+  window.nextupVoices = voiceReport();
+
   // ---- Connection (live_socket.js): reconnect with jittered backoff, resume from the last seq ---
 
   function setConnection(state, key) {
@@ -483,7 +518,7 @@
   }
 
   function connect() {
-    NextUpSocket.connect({
+    socket = NextUpSocket.connect({
       url() {
         const url = new URL(config.socket, window.location.href);
         url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -497,7 +532,10 @@
         status.connects += 1;
         setConnection("connecting", "connection.connecting");
       },
-      onOpen() { setConnection("online", "connection.online"); },
+      onOpen() {
+        setConnection("online", "connection.online");
+        reportVoices();
+      },
       onMessage: handle,
       onClose(end) {
         if (end.code === CLOSE.UNAUTHORIZED) {

@@ -2,7 +2,8 @@
 // claim every 2 s (the secret goes in the POST body, never in a URL) and reload once paired: the
 // claim's answer set the HttpOnly device cookie, and the reloaded page is the live display.
 //
-// For tests the page exposes window.nextupPairing = {code, state} (state: asking, waiting, paired, error).
+// For tests the page exposes window.nextupPairing = {code, state} (state: asking, waiting, paired, error);
+// for the display PC's watchdog, window.nextupHeartbeat: when the server last answered (ms).
 (function () {
   "use strict";
 
@@ -28,6 +29,7 @@
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
     });
+    window.nextupHeartbeat = Date.now();
     let data = null;
     try {
       data = await response.json();

@@ -137,3 +137,20 @@ def north_config(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "north.toml"
     path.write_text(NORTH_BRANCH, encoding="utf-8")
     yield path
+
+
+def device_record(api: Api, name: str) -> dict[str, Any] | None:
+    response = api.http.get("/api/branches/main/devices", headers=api.auth(api.admin()))
+    assert response.status_code == 200, response.text
+    return next((d for d in response.json()["devices"] if d["device"] == name), None)
+
+
+def voices_reported(api: Api, name: str, within_s: float = 10.0) -> dict[str, Any]:
+    """The device's record once it holds the voices its screen reported."""
+    deadline = time.monotonic() + within_s
+    while True:
+        record = device_record(api, name)
+        if record is not None and record["voices"] is not None:
+            return record
+        assert time.monotonic() < deadline, f"no voices reported within {within_s} s: {record!r}"
+        time.sleep(0.05)

@@ -61,6 +61,20 @@
     return b;
   }
 
+  // A field in a table row is named by its column's header and the row's first cell ("Prefix · A"),
+  // so that a screen reader says which field of which row it is in.
+  function nameRowFields(table) {
+    const headers = [...table.tHead.rows[0].cells].map((th) => th.textContent.trim());
+    for (const row of table.tBodies[0].rows) {
+      const what = row.cells[0].textContent.trim();
+      [...row.cells].forEach((td, i) => {
+        for (const field of td.querySelectorAll("input:not([type=checkbox]), select")) {
+          if (headers[i]) field.setAttribute("aria-label", headers[i] + " · " + what);
+        }
+      });
+    }
+  }
+
   function checkboxes(name, items, checked) {
     return items.map((item) => {
       const box = input(name, checked.includes(item.id), "checkbox");
@@ -126,6 +140,7 @@
       return row;
     });
     $("services-table").tBodies[0].replaceChildren(...rows);
+    nameRowFields($("services-table"));
     lockForManagers($("section-services"));
   }
 
@@ -154,6 +169,7 @@
       return row;
     });
     $("counters-table").tBodies[0].replaceChildren(...rows);
+    nameRowFields($("counters-table"));
     lockForManagers($("section-counters"));
   }
 
@@ -276,6 +292,7 @@
       return row;
     });
     $("users-table").tBodies[0].replaceChildren(...rows);
+    nameRowFields($("users-table"));
   }
 
   // The devices seen (health records) and, for an admin, this branch's device accounts: one row each.

@@ -185,7 +185,8 @@
     const values = hours.map((h) => today.by_hour[h] || { issued: 0, served: 0 });
     const top = Math.max(1, ...values.map((v) => Math.max(v.issued, v.served)));
     const { group, slot, plotH } = frame(hours, top, "");
-    const chart = svg("svg", { viewBox: "0 0 " + CHART.width + " " + CHART.height, role: "img", class: "chart-svg" }, [group]);
+    const chart = svg("svg", { viewBox: "0 0 " + CHART.width + " " + CHART.height, role: "img", class: "chart-svg",
+      "aria-label": t("dashboard.arrivals_vs_served") }, [group]);
     const bar = Math.max(2, slot * 0.35);
     values.forEach((v, i) => {
       const x = CHART.left + slot * i + slot / 2;
@@ -205,7 +206,8 @@
     const points = hours.map((h) => (today.by_hour[h] || { wait: {} }).wait);
     const top = Math.max(1, ...points.map((w) => (w.p90_s || w.mean_s || 0) / 60));
     const { group, slot, plotH } = frame(hours, top, "′");
-    const chart = svg("svg", { viewBox: "0 0 " + CHART.width + " " + CHART.height, role: "img", class: "chart-svg" }, [group]);
+    const chart = svg("svg", { viewBox: "0 0 " + CHART.width + " " + CHART.height, role: "img", class: "chart-svg",
+      "aria-label": t("dashboard.waits_by_hour") }, [group]);
     for (const [field, className] of [["mean_s", "line-mean"], ["p90_s", "line-p90"]]) {
       const coords = [];
       points.forEach((w, i) => {

@@ -7,8 +7,21 @@
 //   NextUpSocket.session(url, {...})             one socket, until it closes (the phone's own loop)
 //   NextUpSocket.backoff(baseMs, maxMs)          the delays between attempts
 //   NextUpSocket.CLOSE                           the close codes pages react to, by name
+//   window.nextupHeartbeat                       for a device PC's watchdog (docs/devices.md): now
+//                                                (ms) while a socket is open, else when one last was
 (function () {
   "use strict";
+
+  // The page is live while one of its sockets is open; the watchdog of a kiosk or display PC reads
+  // this and reloads a page that has been without a connection for too long (kiosk/watchdog.py).
+  let openSockets = 0;
+  let lastLive;
+  Object.defineProperty(window, "nextupHeartbeat", {
+    configurable: true,
+    get() {
+      return openSockets > 0 ? Date.now() : lastLive;
+    },
+  });
 
   // Close codes, named as in docs/websockets.md; a page compares with these, never with numbers.
   const CLOSE = Object.freeze({
@@ -51,12 +64,18 @@
     const handlers = options || {};
     let ws = null;
     let opened = false;
+    let counted = false;
     let silence = null;
     let finish;
     const done = new Promise((resolve) => { finish = resolve; });
 
     function end(code, reason) {
       clearTimeout(silence);
+      if (counted) {
+        counted = false;
+        openSockets -= 1;
+        lastLive = Date.now();
+      }
       if (ws) ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
       finish({ opened: opened, code: code, reason: reason || "" });
     }
@@ -80,6 +99,8 @@
     watch();
     ws.onopen = () => {
       opened = true;
+      counted = true;
+      openSockets += 1;
       watch();
       if (handlers.onOpen) handlers.onOpen();
     };
