@@ -10,25 +10,24 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from server import keys
-from server.api import _USERNAME, actor_of, branch_store, identify
+from server.api import USERNAME, actor_of, branch_store, identify
 from server.auth import Identity, Role
-from server.config import WEEKDAYS, branch_to_data
+from server.config import branch_file
 from server.context import context
 from server.errors import ApiError, forbidden, invalid_field, not_found
-from server.http import JSONResponse, bool_field, read_json, text_field
+from server.http import JSONResponse, decode_body, read_body, read_bytes
+from server.shapes.accounts import Account, AccountChange, Accounts, NewUser, User
+from server.shapes.branch import Audit, AuditEntry, Notice, NoticeRequest
+from server.shapes.config import BranchConfig, BranchSettingsChange, CounterChange, HoursChange, ServiceChange
+from server.shapes.fields import field_type, rule
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-_SERVICE_FIELDS = ("prefix", "name_zh", "name_en", "target_wait_min", "daily_cap",
-                   "stop_issuing_before_close_min", "average_handling_s")  # fmt: skip
-_COUNTER_FIELDS = ("name_zh", "name_en", "services", "initial_status")
-_BRANCH_FIELDS = ("name_zh", "name_en", "timezone", "number_width", "priority_cap", "no_show_window_min",
-                  "no_show_places_back", "allow_priority")  # fmt: skip
 
 
 async def admin_of(request: Request, *roles: Role) -> Identity:
@@ -39,10 +38,20 @@ async def admin_of(request: Request, *roles: Role) -> Identity:
     return identity
 
 
-def pick(data: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise invalid_field(unknown[0], f"Unknown field {unknown[0]!r}; allowed: {', '.join(allowed)}")
+async def read_change(request: Request, shape: type[msgspec.Struct], where: str, *own: str) -> dict[str, Any]:
+    """The fields a change sends, as configuration data: an unknown field is 422 naming it; a wrong
+    value is 422 ``config``, as the whole configuration's check would name it (``where.field``).
+    Fields in ``own`` are not configuration: a wrong one is 422 naming it."""
+    limit = context(request).settings.max_body_bytes
+    try:
+        change = decode_body(await read_bytes(request, limit), shape)
+    except ApiError as exc:
+        field = exc.extra.get("field")
+        declared = field_type(shape, field) if isinstance(field, str) else None
+        if declared is None or field in own:
+            raise
+        raise invalid_field("config", f"{where}.{field}: {rule(declared)}") from exc
+    data: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(change))  # as it is stored: JSON
     return data
 
 
@@ -50,7 +59,7 @@ async def get_config(request: Request) -> Response:
     await admin_of(request, Role.ADMIN, Role.MANAGER)
     ctx = context(request)
     await ctx.config.reload()
-    return JSONResponse({**branch_to_data(ctx.store.branch), "version": ctx.config.version})
+    return JSONResponse(configuration(request))
 
 
 async def save(request: Request, change: Any, part: str, item: str | None = None) -> Response:
@@ -58,19 +67,25 @@ async def save(request: Request, change: Any, part: str, item: str | None = None
     identity = await admin_of(request)
     ctx = context(request)
     await ctx.config.update(change, actor_of(identity, request), part, item)
-    return JSONResponse({**branch_to_data(ctx.store.branch), "version": ctx.config.version})
+    return JSONResponse(configuration(request))
+
+
+def configuration(request: Request) -> BranchConfig:
+    """The branch configuration now, with its version."""
+    ctx = context(request)
+    now = branch_file(ctx.store.branch)
+    return BranchConfig(
+        branch=now.branch, hours=now.hours, services=now.services, counters=now.counters, version=ctx.config.version
+    )
 
 
 async def put_service(request: Request) -> Response:
     await admin_of(request)
-    ctx = context(request)
-    body = pick(await read_json(request, ctx.settings.max_body_bytes), (*_SERVICE_FIELDS, "counters"))
+    body = await read_change(request, ServiceChange, "service", "counters")
     service_id: str = request.path_params["service"]
     # A new service must be served by some counter to be valid: "counters" adds it to those counters
     # in the same change (a counter cannot name a service that does not exist yet either).
-    served_at = body.pop("counters", [])
-    if not isinstance(served_at, list) or not all(isinstance(c, str) for c in served_at):
-        raise invalid_field("counters", "'counters' must be a list of counter ids")
+    served_at: list[str] = body.pop("counters", [])
 
     def change(data: dict[str, Any]) -> None:
         unknown = sorted(set(served_at) - {c["id"] for c in data["counters"]})
@@ -94,8 +109,8 @@ async def delete_service(request: Request) -> Response:
     store = branch_store(request, context(request))
     if service_id not in store.branch.services:
         raise not_found(f"Service {service_id}")
-    waiting = (await store.state())["services"]
-    if any(s["id"] == service_id and s["waiting"] for s in waiting):
+    waiting = (await store.state()).services
+    if any(s.id == service_id and s.waiting for s in waiting):
         raise ApiError(409, "service_busy", f"Tickets of service {service_id} are still waiting", state="waiting")
 
     def change(data: dict[str, Any]) -> None:
@@ -108,8 +123,7 @@ async def delete_service(request: Request) -> Response:
 
 async def put_counter(request: Request) -> Response:
     await admin_of(request)
-    ctx = context(request)
-    body = pick(await read_json(request, ctx.settings.max_body_bytes), _COUNTER_FIELDS)
+    body = await read_change(request, CounterChange, "counter")
     counter_id: str = request.path_params["counter"]
 
     def change(data: dict[str, Any]) -> None:
@@ -130,8 +144,8 @@ async def delete_counter(request: Request) -> Response:
     store = branch_store(request, context(request))
     if counter_id not in store.branch.counters:
         raise not_found(f"Counter {counter_id}")
-    counters = (await store.state())["counters"]
-    if any(c["id"] == counter_id and c["status"] != "closed" for c in counters):
+    counters = (await store.state()).counters
+    if any(c.id == counter_id and c.status != "closed" for c in counters):
         raise ApiError(409, "counter_not_closed", f"Close counter {counter_id} first", state="open")
 
     def change(data: dict[str, Any]) -> None:
@@ -142,8 +156,7 @@ async def delete_counter(request: Request) -> Response:
 
 async def put_hours(request: Request) -> Response:
     await admin_of(request)
-    ctx = context(request)
-    body = pick(await read_json(request, ctx.settings.max_body_bytes), (*WEEKDAYS, "closed_dates"))
+    body = await read_change(request, HoursChange, "hours")
 
     def change(data: dict[str, Any]) -> None:
         data["hours"].update(body)
@@ -153,8 +166,7 @@ async def put_hours(request: Request) -> Response:
 
 async def put_branch_settings(request: Request) -> Response:
     await admin_of(request)
-    ctx = context(request)
-    body = pick(await read_json(request, ctx.settings.max_body_bytes), _BRANCH_FIELDS)
+    body = await read_change(request, BranchSettingsChange, "branch")
 
     def change(data: dict[str, Any]) -> None:
         data["branch"].update(body)
@@ -165,15 +177,13 @@ async def put_branch_settings(request: Request) -> Response:
 async def post_notice(request: Request) -> Response:
     identity = await admin_of(request, Role.ADMIN, Role.MANAGER)
     ctx = context(request)
-    body = await read_json(request, ctx.settings.max_body_bytes)
-    text_zh = text_field(body, "text_zh", max_length=500, required=False)
-    text_en = text_field(body, "text_en", max_length=500, required=False)
-    emergency = bool_field(body, "emergency", False)
+    body = await read_body(request, ctx.settings.max_body_bytes, NoticeRequest)
+    text_zh, text_en, emergency = body.text_zh or "", body.text_en or "", body.emergency
     result, _ = await ctx.store.run_script(
         "post_notice", actor_of(identity, request), text_zh, text_en, "1" if emergency else "0"
     )
-    result.pop("seq", None)
-    return JSONResponse(result)
+    return JSONResponse(Notice(text_zh=result["text_zh"], text_en=result["text_en"],
+                               emergency=result["emergency"], at=result["at"]))  # fmt: skip
 
 
 # ---- Accounts -----------------------------------------------------------------------------------
@@ -181,6 +191,11 @@ async def post_notice(request: Request) -> Response:
 # Accounts are shared by every branch on the Redis. An admin of all branches (branch "*") manages
 # every account; an admin of one branch sees and changes only the accounts of its branch: another
 # branch's account, or an admin of all branches, is "not found" to it, and it cannot create either.
+
+
+def account_of(record: dict[str, object]) -> Account:
+    """An account record of ``server.auth.Accounts`` as the API shows it."""
+    return msgspec.convert(record, Account)
 
 
 def manages(identity: Identity, account_branch: str) -> bool:
@@ -207,10 +222,7 @@ async def branch_counters(request: Request, branch: str) -> list[str]:
     return [str(c["id"]) for c in json.loads(raw).get("counters", [])]
 
 
-def counters_field(data: dict[str, Any], known: list[str]) -> list[str]:
-    counters = data.get("counters", [])
-    if not isinstance(counters, list) or not all(isinstance(c, str) for c in counters):
-        raise invalid_field("counters", "'counters' must be a list of counter ids")
+def known_counters(counters: list[str], known: list[str]) -> list[str]:
     unknown = [c for c in counters if c not in known]
     if unknown:
         raise invalid_field("counters", f"Unknown counters: {', '.join(unknown)}")
@@ -244,24 +256,15 @@ async def list_users(request: Request) -> Response:
     """Every account to an admin of all branches; the accounts of its own branch to a branch admin."""
     identity = await accounts_admin(request)
     accounts = await context(request).accounts.list_accounts()
-    return JSONResponse({"users": [a for a in accounts if manages(identity, str(a["branch"]))]})
+    return JSONResponse(Accounts([account_of(a) for a in accounts if manages(identity, str(a["branch"]))]))
 
 
 async def create_user(request: Request) -> Response:
     identity = await accounts_admin(request)
     ctx = context(request)
-    data = await read_json(request, ctx.settings.max_body_bytes)
-    username = text_field(data, "username", max_length=64)
-    if not _USERNAME.match(username):
-        raise invalid_field("username", "Use 1-64 letters, digits, '.', '-' or '_'")
-    password = text_field(data, "password", max_length=1024)
-    if len(password) < 8:
-        raise invalid_field("password", "The password must have at least 8 characters")
-    try:
-        role = Role(text_field(data, "role", max_length=16))
-    except ValueError as exc:
-        raise invalid_field("role", "'role' must be admin, manager, staff, kiosk or display") from exc
-    branch = text_field(data, "branch", max_length=32, required=False) or ctx.store.branch.id
+    body = await read_body(request, ctx.settings.max_body_bytes, NewUser)
+    username, password, role = body.username, body.password, Role(body.role)
+    branch = body.branch or ctx.store.branch.id
     if branch == "*" and role != Role.ADMIN:
         raise invalid_field("branch", "Only admin accounts can belong to all branches ('*')")
     if not manages(identity, branch):
@@ -269,14 +272,14 @@ async def create_user(request: Request) -> Response:
             f"An admin of branch {identity.branch} creates accounts of branch {identity.branch} only; "
             "accounts of other branches or of all branches ('*') need an admin of all branches"
         )
-    counters = counters_field(data, await branch_counters(request, branch))
+    counters = known_counters(body.counters, await branch_counters(request, branch))
     if not await ctx.accounts.create(username, password, role, branch, counters, only_if_new=True):
         raise ApiError(409, "exists", f"User {username} already exists")
     await account_changed(
         request, identity, username, branch, "user_created",
         {"role": role.value, "branch": branch, "counters": counters},
     )  # fmt: skip
-    return JSONResponse({"username": username, "role": role.value, "branch": branch, "counters": counters}, 201)
+    return JSONResponse(User(username=username, role=role, branch=branch, counters=counters), 201)
 
 
 async def users(request: Request) -> Response:
@@ -288,20 +291,18 @@ async def patch_user(request: Request) -> Response:
     identity = await accounts_admin(request)
     ctx = context(request)
     username: str = request.path_params["username"]
-    account = await ctx.accounts.account(username) if _USERNAME.match(username) else None
+    account = await ctx.accounts.account(username) if USERNAME.match(username) else None
     if account is None or not manages(identity, str(account["branch"])):
         raise not_found(f"User {username}")  # another branch's account is not revealed
     account_branch = str(account["branch"])
-    body = pick(await read_json(request, ctx.settings.max_body_bytes), ("password", "disabled", "counters"))
-    password = text_field(body, "password", max_length=1024) if "password" in body else None
-    if password is not None and len(password) < 8:
-        raise invalid_field("password", "The password must have at least 8 characters")
-    disabled = bool_field(body, "disabled", False) if "disabled" in body else None
+    body = await read_body(request, ctx.settings.max_body_bytes, AccountChange)
+    password = body.password if isinstance(body.password, str) else None
+    disabled = body.disabled if isinstance(body.disabled, bool) else None
     if disabled and username == identity.username:
         raise invalid_field("disabled", "You cannot disable your own account")
     counters = None
-    if "counters" in body:
-        counters = counters_field(body, await branch_counters(request, account_branch))
+    if isinstance(body.counters, list):
+        counters = known_counters(body.counters, await branch_counters(request, account_branch))
     await ctx.accounts.update(username, password=password, disabled=disabled, counters=counters)
     ended = 0
     if password is not None or disabled or counters is not None:
@@ -312,7 +313,9 @@ async def patch_user(request: Request) -> Response:
         {"password_reset": password is not None, "disabled": disabled, "counters": counters, "sessions_ended": ended},
     )  # fmt: skip
     changed = await ctx.accounts.account(username)
-    return JSONResponse(changed)
+    if changed is None:
+        raise not_found(f"User {username}")
+    return JSONResponse(account_of(changed))
 
 
 async def get_audit(request: Request) -> Response:
@@ -324,13 +327,17 @@ async def get_audit(request: Request) -> Response:
         raise invalid_field("count", "'count' must be a whole number from 1 to 1000")
     entries = cast(list[Any], await ctx.store.redis.xrevrange(keys.audit(ctx.store.branch.id), count=int(raw)))
     return JSONResponse(
-        {
-            "entries": [
-                {**fields, "id": entry_id, "details": json.loads(fields.get("details") or "{}")}
+        Audit(
+            [
+                AuditEntry(
+                    id=entry_id, actor=fields.get("actor", ""), role=fields.get("role", ""),
+                    source=fields.get("source", ""), action=fields.get("action", ""), at=fields.get("at", ""),
+                    details=json.loads(fields.get("details") or "{}"),
+                )
                 for entry_id, fields in entries
             ]
-        }
-    )
+        )
+    )  # fmt: skip
 
 
 def by_method(put: Endpoint, delete: Endpoint) -> Endpoint:
@@ -346,10 +353,16 @@ ROUTES = [
     Route("/api/branches/{branch}/config", get_config, methods=["GET"]),
     Route("/api/branches/{branch}/config/branch", put_branch_settings, methods=["PUT"]),
     Route("/api/branches/{branch}/config/hours", put_hours, methods=["PUT"]),
-    Route("/api/branches/{branch}/config/services/{service}", by_method(put_service, delete_service),
-          methods=["PUT", "DELETE"]),
-    Route("/api/branches/{branch}/config/counters/{counter}", by_method(put_counter, delete_counter),
-          methods=["PUT", "DELETE"]),
+    Route(
+        "/api/branches/{branch}/config/services/{service}",
+        by_method(put_service, delete_service),
+        methods=["PUT", "DELETE"],
+    ),
+    Route(
+        "/api/branches/{branch}/config/counters/{counter}",
+        by_method(put_counter, delete_counter),
+        methods=["PUT", "DELETE"],
+    ),
     Route("/api/branches/{branch}/notice", post_notice, methods=["POST"]),
     Route("/api/branches/{branch}/audit", get_audit, methods=["GET"]),
     Route("/api/users", users, methods=["GET", "POST"]),

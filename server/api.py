@@ -12,19 +12,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import events
 from server.auth import PEOPLE, SCREENS, Identity, Role
 from server.context import Context, context
 from server.errors import ApiError, forbidden, invalid_field, not_found, unauthorized
-from server.http import JSONResponse, bool_field, read_json, text_field
+from server.http import JSONResponse, read_body
 from server.rules import TicketStatus
 from server.settings import Settings
+from server.shapes import fields
+from server.shapes.accounts import Login, LoginRequest, Session
+from server.shapes.branch import BranchInfo, CounterInfo, Health, ServiceInfo
+from server.shapes.tickets import COUNTER_ACTIONS, NewTicket, NoFields, NumberChoice, PauseReason, ServiceChoice
 from server.store import Actor, IssueLimit, QueueStore
 
-_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_NUMBER = re.compile(r"^[A-Z]{1,2}[0-9]{1,6}$")
+USERNAME = re.compile(fields.USERNAME)
+TICKET_ID = re.compile(fields.TICKET_ID)
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
-_TICKET_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 SESSION_COOKIE = "nextup_session"
@@ -78,47 +80,31 @@ def counter_of(request: Request, store: QueueStore) -> str:
 
 def ticket_id_of(request: Request) -> str:
     ticket: str = request.path_params["ticket"]
-    if not _TICKET_ID.match(ticket):
+    if not TICKET_ID.match(ticket):
         raise not_found("Ticket")
     return ticket
 
 
-def service_field(data: dict[str, object], store: QueueStore) -> str:
-    service = text_field(data, "service", max_length=32)
+def known_service(service: str, store: QueueStore) -> str:
+    """``service`` (a request's field) if the branch has it; 422 naming the field if not."""
     if service not in store.branch.services:
         known = ", ".join(store.branch.services)
         raise invalid_field("service", f"Unknown service {service!r}; this branch has {known}")
     return service
 
 
-def number_field(data: dict[str, object]) -> str:
-    number = text_field(data, "number", max_length=8).upper()
-    if not _NUMBER.match(number):
-        raise invalid_field("number", "'number' must look like A007")
-    return number
-
-
 async def login(request: Request) -> Response:
     ctx = context(request)
-    data = await read_json(request, ctx.settings.max_body_bytes)
-    username = text_field(data, "username", max_length=64)
-    password = text_field(data, "password", max_length=1024)
-    if not _USERNAME.match(username):
+    body = await read_body(request, ctx.settings.max_body_bytes, LoginRequest)
+    if not USERNAME.match(body.username):
         raise unauthorized("Wrong username or password")
     address = request.client.host if request.client else ""
-    role, branch, counters = await ctx.accounts.authenticate(username, password, address)
+    role, branch, counters = await ctx.accounts.authenticate(body.username, body.password, address)
     ttl = ctx.settings.session_ttl_s if role in PEOPLE else ctx.settings.device_token_ttl_s
-    identity = Identity(username, role, branch, counters, time.time() + ttl, secrets.token_urlsafe(12))
-    await ctx.revocations.remember(username, identity.session, identity.expires)
-    return JSONResponse(
-        {
-            "token": ctx.signer.issue(identity),
-            "role": role.value,
-            "branch": branch,
-            "counters": sorted(counters),
-            "expires_in": ttl,
-        }
-    )
+    identity = Identity(body.username, role, branch, counters, time.time() + ttl, secrets.token_urlsafe(12))
+    await ctx.revocations.remember(body.username, identity.session, identity.expires)
+    token = ctx.signer.issue(identity)
+    return JSONResponse(Login(token=token, role=role, branch=branch, counters=sorted(counters), expires_in=ttl))
 
 
 async def logout(request: Request) -> Response:
@@ -139,14 +125,14 @@ async def session_info(request: Request) -> Response:
     ctx = context(request)
     identity = await identify(request, ctx)
     return JSONResponse(
-        {
-            "username": identity.username,
-            "role": identity.role.value,
-            "branch": identity.branch,
-            "counters": sorted(identity.counters),
-            "expires_at": int(identity.expires),
-            "csrf_token": ctx.signer.csrf_token(identity),
-        }
+        Session(
+            username=identity.username,
+            role=identity.role,
+            branch=identity.branch,
+            counters=sorted(identity.counters),
+            expires_at=int(identity.expires),
+            csrf_token=ctx.signer.csrf_token(identity),
+        )
     )
 
 
@@ -156,9 +142,9 @@ async def issue_ticket(request: Request) -> Response:
     store = branch_store(request, ctx)
     identity.require_branch(store.branch.id)
     identity.require_role(Role.KIOSK, Role.STAFF, Role.MANAGER, Role.ADMIN)
-    data = await read_json(request, ctx.settings.max_body_bytes)
-    service = service_field(data, store)
-    priority = bool_field(data, "priority", False)
+    body = await read_body(request, ctx.settings.max_body_bytes, NewTicket)
+    service = known_service(body.service, store)
+    priority = body.priority
     if priority and not store.branch.allow_priority:
         raise invalid_field("priority", "This branch does not issue priority tickets")
     idempotency_key = request.headers.get("idempotency-key", "")
@@ -187,7 +173,7 @@ async def cancel_ticket(request: Request) -> Response:
     store = branch_store(request, ctx)
     ticket_id = ticket_id_of(request)
     # Cancelling takes no fields, but its body is held to the same limits as every other POST.
-    await read_json(request, ctx.settings.max_body_bytes)
+    await read_body(request, ctx.settings.max_body_bytes, NoFields)
     return JSONResponse(await store.cancel(ticket_id))
 
 
@@ -197,11 +183,9 @@ async def transfer_ticket(request: Request) -> Response:
     store = branch_store(request, ctx)
     identity.require_branch(store.branch.id)
     identity.require_role(Role.STAFF, Role.MANAGER, Role.ADMIN)
-    data = await read_json(request, ctx.settings.max_body_bytes)
-    service = service_field(data, store)
-    return JSONResponse(
-        await store.transfer(actor_of(identity, request), service, ticket_id=ticket_id_of(request))
-    )
+    body = await read_body(request, ctx.settings.max_body_bytes, ServiceChoice)
+    service = known_service(body.service, store)
+    return JSONResponse(await store.transfer(actor_of(identity, request), service, ticket_id=ticket_id_of(request)))
 
 
 async def counter_actor(request: Request, ctx: Context, store: QueueStore, action: str) -> tuple[Identity, str]:
@@ -217,10 +201,6 @@ async def counter_actor(request: Request, ctx: Context, store: QueueStore, actio
     return identity, counter
 
 
-COUNTER_ACTIONS = ("call-next", "call", "recall", "finish", "no-show", "transfer", "reactivate",
-                   "open", "pause", "close", "take", "release")  # fmt: skip
-
-
 async def counter_action(request: Request) -> Response:
     ctx = context(request)
     store = branch_store(request, ctx)
@@ -228,26 +208,27 @@ async def counter_action(request: Request) -> Response:
     if action not in COUNTER_ACTIONS:
         raise not_found(f"Counter action {action!r}")
     identity, counter = await counter_actor(request, ctx, store, action)
-    data = await read_json(request, ctx.settings.max_body_bytes)
+    body = await read_body(request, ctx.settings.max_body_bytes, COUNTER_ACTIONS[action])
     actor = actor_of(identity, request)
     if action in ("take", "release"):
         return JSONResponse(await store.take_counter(counter, action, actor))
     if action == "call-next":
         ticket = await store.call_next(counter, actor)
         return Response(status_code=204) if ticket is None else JSONResponse(ticket)
-    if action == "call":
-        return JSONResponse(await store.call_number(counter, number_field(data), actor))
+    if isinstance(body, NumberChoice):
+        number = body.number.upper()
+        if action == "call":
+            return JSONResponse(await store.call_number(counter, number, actor))
+        return JSONResponse(await store.reactivate(counter, number, actor))
+    if isinstance(body, ServiceChoice):
+        return JSONResponse(await store.transfer(actor, known_service(body.service, store), counter=counter))
     if action == "recall":
         return JSONResponse(await store.recall(counter, actor))
     if action == "finish":
         return JSONResponse(await store.end_call(counter, TicketStatus.SERVED, actor))
     if action == "no-show":
         return JSONResponse(await store.end_call(counter, TicketStatus.NO_SHOW, actor))
-    if action == "transfer":
-        return JSONResponse(await store.transfer(actor, service_field(data, store), counter=counter))
-    if action == "reactivate":
-        return JSONResponse(await store.reactivate(counter, number_field(data), actor))
-    reason = text_field(data, "reason", max_length=200) if action == "pause" else ""
+    reason = body.reason if isinstance(body, PauseReason) else ""
     return JSONResponse(await store.set_counter_status(counter, action, actor, reason))
 
 
@@ -257,10 +238,8 @@ async def branch_state(request: Request) -> Response:
     store = branch_store(request, ctx)
     identity.require_branch(store.branch.id)
     state = await store.state()
-    if identity.role in SCREENS:
-        # A screen shows numbers, never the ticket ids that open the holder's phone page.
-        state = events.public_state(state)
-    return JSONResponse(state)
+    # A screen shows numbers, never the ticket ids that open the holder's phone page.
+    return JSONResponse(state.public() if identity.role in SCREENS else state)
 
 
 async def branch_info(request: Request) -> Response:
@@ -268,29 +247,19 @@ async def branch_info(request: Request) -> Response:
     store = branch_store(request, context(request))
     branch = store.branch
     return JSONResponse(
-        {
-            "id": branch.id,
-            "name_zh": branch.name_zh,
-            "name_en": branch.name_en,
-            "timezone": branch.timezone,
-            "allow_priority": branch.allow_priority,
-            "services": [
-                {"id": s.id, "prefix": s.prefix, "name_zh": s.name_zh, "name_en": s.name_en,
-                 "target_wait_min": s.target_wait_min}
-                for s in branch.services.values()
-            ],
-            "counters": [
-                {"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "services": list(c.services)}
-                for c in branch.counters.values()
-            ],
-        }
+        BranchInfo.of(
+            branch,
+            allow_priority=branch.allow_priority,
+            services=[ServiceInfo.of(s) for s in branch.services.values()],
+            counters=[CounterInfo.of(c) for c in branch.counters.values()],
+        )
     )
 
 
 async def health(request: Request) -> Response:
     ctx = context(request)
     await ctx.store.redis.ping()
-    return JSONResponse({"status": "ok", "branch": ctx.store.branch.id})
+    return JSONResponse(Health("ok", ctx.store.branch.id))
 
 
 ROUTES = [

@@ -1,79 +1,47 @@
 """The branch configuration: one TOML file (see ``deploy/branch.example.toml``).
 
-``load_config`` reads and validates it, reporting every problem with its line, so that
-``nextup check-config FILE`` can list them all at once.
+Its tables are declared once, in ``server.shapes.config``: the same declarations check a file,
+write and check the JSON of ``GET/PUT .../config`` and make the OpenAPI schema. ``load_config``
+reads a file and checks it field by field against them, then what a type cannot say (a known time
+zone, intervals that end after they start, one prefix per service, counters that name known
+services, a counter for every service), reporting every problem with its line and the field's
+rule in words, so that ``nextup check-config FILE`` lists them all at once.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
+from msgspec import inspect as mi
+
 from server.errors import ConfigError
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_PREFIX = re.compile(r"^[A-Z]{1,2}$")
-_INTERVAL = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-
-
-@dataclass(frozen=True)
-class Service:
-    id: str
-    prefix: str
-    name_zh: str
-    name_en: str
-    #: Target wait in minutes: the service level is the share of tickets called within it.
-    target_wait_min: int = 15
-    #: Most tickets issued per business day; 0 means no cap (取号限额).
-    daily_cap: int = 0
-    #: Stop issuing this many minutes before the branch closes.
-    stop_issuing_before_close_min: int = 15
-    #: Handling time assumed by the simple wait estimate until history exists, in seconds.
-    average_handling_s: int = 300
+from server.shapes.config import ALWAYS_OPEN, BranchFile, BranchTable, DayHours, Hours, Interval
+from server.shapes.config import WEEKDAYS as WEEKDAYS
+from server.shapes.config import Counter as Counter
+from server.shapes.config import Service as Service
+from server.shapes.fields import rule
 
 
-@dataclass(frozen=True)
-class Counter:
-    id: str
-    name_zh: str
-    name_en: str
-    #: Services in order of preference; the order breaks ties only (the longest wait goes first).
-    services: tuple[str, ...]
-    #: Status a counter starts in the first time the branch runs.
-    initial_status: str = "closed"
+class Branch(BranchTable, frozen=True, kw_only=True, dict=True):
+    """A branch as the server runs it: its settings (``[branch]``), and its hours, services and
+    counters ready to use."""
 
-
-@dataclass(frozen=True)
-class Branch:
-    id: str
-    name_zh: str
-    name_en: str
-    timezone: str
-    #: Digits of a ticket number after its prefix (3 gives A001).
-    number_width: int
-    #: Most priority tickets a counter calls in a row while regular tickets wait.
-    priority_cap: int
-    #: Minutes after a no-show during which staff can reactivate it.
-    no_show_window_min: int
-    #: Places behind the head of its queue a reactivated no-show re-enters (过号顺延).
-    no_show_places_back: int
-    #: Whether kiosks offer priority tickets.
-    allow_priority: bool
     #: weekday (0 = Monday) -> opening intervals in minutes after midnight, end exclusive.
     hours: dict[int, tuple[tuple[int, int], ...]]
     closed_dates: frozenset[date]
     services: dict[str, Service]
     counters: dict[str, Counter]
-    zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "zone", ZoneInfo(self.timezone))
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     def counters_serving(self, service: str) -> list[str]:
         return [c.id for c in self.counters.values() if service in c.services]
@@ -155,63 +123,84 @@ class _Validator:
         where = f"{self.source}:{line}" if line else self.source
         self.problems.append(f"{where}: {'.'.join(path)}: {message}")
 
-    def text(self, table: dict[str, Any], key: str, path: tuple[str, ...], default: str | None = None) -> str:
-        value = table.get(key, default)
-        if not isinstance(value, str) or not value.strip():
-            self.problem((*path, key), "must be a non-empty string")
-            return default or ""
-        return value
+    def fields(
+        self,
+        table: dict[str, Any],
+        shape: type[msgspec.Struct],
+        path: tuple[str, ...],
+        only: tuple[str, ...] = (),
+        **defaults: Any,
+    ) -> dict[str, Any]:
+        """The values of ``table`` for the fields of ``shape`` (or ``only`` these), each checked
+        against its declared type.
 
-    def integer(
-        self, table: dict[str, Any], key: str, path: tuple[str, ...], default: int, low: int, high: int
-    ) -> int:
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.problem((*path, key), f"must be a whole number from {low} to {high}")
-            return default
-        return value
+        A wrong or missing value is a problem (in words: the field's rule) and takes the field's
+        default, if it has one; ``defaults`` stand in for values missing from ``table``.
+        """
+        found: dict[str, Any] = {}
+        declared = mi.type_info(shape)
+        assert isinstance(declared, mi.StructType)
+        for annotated, info in zip(msgspec.structs.fields(shape), declared.fields, strict=True):
+            name = info.encode_name
+            if only and name not in only:
+                continue
+            value = table.get(name, defaults.get(name, msgspec.NODEFAULT))
+            if value is not msgspec.NODEFAULT:
+                try:
+                    found[name] = msgspec.convert(value, annotated.type)
+                    continue
+                except msgspec.ValidationError:
+                    pass
+            if value is not msgspec.NODEFAULT or info.required:
+                self.problem((*path, name), rule(info.type))
+            if not info.required:
+                found[name] = (
+                    annotated.default
+                    if annotated.default_factory is msgspec.NODEFAULT
+                    else (annotated.default_factory())
+                )
+        return found
 
 
-def _parse_hours(v: _Validator, hours: Any) -> tuple[dict[int, tuple[tuple[int, int], ...]], frozenset[date]]:
+#: The look of an interval, to word a refusal: one that looks like this is out of its day.
+_LOOKS_LIKE_INTERVAL = re.compile(r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+
+
+def _parse_hours(v: _Validator, raw: Any) -> tuple[dict[int, tuple[tuple[int, int], ...]], frozenset[date]]:
     result: dict[int, tuple[tuple[int, int], ...]] = {day: () for day in range(7)}
-    closed: set[date] = set()
-    if not isinstance(hours, dict):
+    if not isinstance(raw, dict):
         v.problem(("hours",), "must be a table of weekdays")
         return result, frozenset()
-    for key, value in hours.items():
-        if key == "closed_dates":
-            if not isinstance(value, list):
-                v.problem(("hours", key), "must be a list of dates (2026-10-01)")
-                continue
-            for item in value:
-                try:
-                    closed.add(item if isinstance(item, date) else date.fromisoformat(str(item)))
-                except ValueError:
-                    v.problem(("hours", key), f"{item!r} is not a date (2026-10-01)")
-            continue
-        if key not in WEEKDAYS:
+    for key in raw:
+        if key not in Hours.__struct_fields__:
             v.problem(("hours", key), f"unknown key; use {', '.join(WEEKDAYS)} or closed_dates")
-            continue
+    # Each interval on its own, so that a problem names the one at fault.
+    days = {name: raw[name] for name in WEEKDAYS if name in raw}
+    hours = v.fields({**days, "closed_dates": raw.get("closed_dates", [])}, Hours, ("hours",), only=("closed_dates",))
+    for day, name in enumerate(WEEKDAYS):
+        value = days.get(name, "closed")
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list):
-            v.problem(("hours", key), 'must be "08:30-17:00", a list of such intervals, or "closed"')
+            v.problem(("hours", name), rule(mi.type_info(DayHours)))
             continue
         intervals: list[tuple[int, int]] = []
         for item in items:
-            if item == "closed":
+            try:
+                interval = msgspec.convert(item, Interval)
+            except msgspec.ValidationError:
+                looks = isinstance(item, str) and _LOOKS_LIKE_INTERVAL.match(item)
+                why = "must start before it ends, within one day" if looks else 'is not an interval like "08:30-17:00"'
+                v.problem(("hours", name), f"{item!r} {why}")
                 continue
-            match = _INTERVAL.match(str(item))
-            if not match:
-                v.problem(("hours", key), f'{item!r} is not an interval like "08:30-17:00"')
+            if interval == "closed":
                 continue
-            h1, m1, h2, m2 = (int(g) for g in match.groups())
-            start, end = h1 * 60 + m1, h2 * 60 + m2
-            if m1 > 59 or m2 > 59 or not 0 <= start < end <= 24 * 60:
-                v.problem(("hours", key), f"{item!r} must start before it ends, within one day")
+            start, end = (int(t[:2]) * 60 + int(t[3:]) for t in interval.split("-"))
+            if start >= end:
+                v.problem(("hours", name), f"{item!r} must start before it ends, within one day")
                 continue
             intervals.append((start, end))
-        result[WEEKDAYS.index(key)] = tuple(sorted(intervals))
-    return result, frozenset(closed)
+        result[day] = tuple(sorted(intervals))
+    return result, frozenset(hours["closed_dates"])
 
 
 def parse_config(text: str, source: str = "<config>") -> Branch:
@@ -228,57 +217,41 @@ def branch_from_json(data: dict[str, Any]) -> Branch:
     return branch_from_data(data, _Validator("", "config"))
 
 
-def branch_to_data(branch: Branch) -> dict[str, Any]:
-    """The branch in the shape of its TOML file, as plain JSON-able data."""
+def branch_file(branch: Branch) -> BranchFile:
+    """The branch in the shape of its TOML file."""
 
     def interval(start: int, end: int) -> str:
         return f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
 
-    hours: dict[str, Any] = {
-        WEEKDAYS[day]: [interval(*span) for span in spans] or "closed" for day, spans in branch.hours.items()
-    }
-    hours["closed_dates"] = sorted(d.isoformat() for d in branch.closed_dates)
-    return {
-        "branch": {
-            "id": branch.id,
-            "name_zh": branch.name_zh,
-            "name_en": branch.name_en,
-            "timezone": branch.timezone,
-            "number_width": branch.number_width,
-            "priority_cap": branch.priority_cap,
-            "no_show_window_min": branch.no_show_window_min,
-            "no_show_places_back": branch.no_show_places_back,
-            "allow_priority": branch.allow_priority,
-        },
-        "hours": hours,
-        "services": [asdict(service) for service in branch.services.values()],
-        "counters": [
-            {**asdict(counter), "services": list(counter.services)} for counter in branch.counters.values()
-        ],
-    }
+    days = {WEEKDAYS[day]: [interval(*span) for span in spans] or "closed" for day, spans in branch.hours.items()}
+    settings = {name: getattr(branch, name) for name in BranchTable.__struct_fields__}
+    return BranchFile(
+        branch=BranchTable(**settings),
+        hours=Hours(**days, closed_dates=sorted(branch.closed_dates)),
+        services=list(branch.services.values()),
+        counters=list(branch.counters.values()),
+    )
+
+
+def branch_to_data(branch: Branch) -> dict[str, Any]:
+    """The branch in the shape of its TOML file, as plain JSON data."""
+    data: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(branch_file(branch)))
+    return data
 
 
 def branch_from_data(data: dict[str, Any], v: _Validator) -> Branch:
-    branch = data.get("branch")
-    if not isinstance(branch, dict):
+    table = data.get("branch")
+    if not isinstance(table, dict):
         v.problem(("branch",), "missing [branch] table")
-        branch = {}
-    p = ("branch",)
-    branch_id = v.text(branch, "id", p, "main")
-    if branch_id and not _ID.match(branch_id):
-        v.problem((*p, "id"), "use 1-32 letters, digits, - or _")
-    timezone = v.text(branch, "timezone", p, "Asia/Shanghai")
+        table = {}
+    settings = v.fields(table, BranchTable, ("branch",))
     try:
-        ZoneInfo(timezone)
+        ZoneInfo(settings["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
-        v.problem((*p, "timezone"), f"unknown time zone {timezone!r} (e.g. Asia/Shanghai)")
-        timezone = "UTC"
-    allow_priority = branch.get("allow_priority", True)
-    if not isinstance(allow_priority, bool):
-        v.problem((*p, "allow_priority"), "must be true or false")
-        allow_priority = True
+        v.problem(("branch", "timezone"), f"unknown time zone {settings['timezone']!r} (e.g. Asia/Shanghai)")
+        settings["timezone"] = "UTC"
 
-    hours, closed_dates = _parse_hours(v, data.get("hours", {d: "00:00-24:00" for d in WEEKDAYS}))
+    hours, closed_dates = _parse_hours(v, data.get("hours", msgspec.to_builtins(ALWAYS_OPEN)))
 
     services: dict[str, Service] = {}
     service_paths: dict[str, tuple[str, ...]] = {}
@@ -291,28 +264,17 @@ def branch_from_data(data: dict[str, Any], v: _Validator) -> Branch:
         if not isinstance(item, dict):
             v.problem(sp, "must be a table")
             continue
-        sid = v.text(item, "id", sp)
-        if sid and not _ID.match(sid):
-            v.problem((*sp, "id"), "use 1-32 letters, digits, - or _")
-        prefix = v.text(item, "prefix", sp, sid[:1].upper() or "A")
-        if not _PREFIX.match(prefix):
-            v.problem((*sp, "prefix"), "use one or two capital letters")
+        sid = _text(item.get("id"))
+        service = v.fields(item, Service, sp, prefix=sid[:1].upper() or "A")
+        sid = _text(service.get("id", sid))
         if sid in services:
             v.problem((*sp, "id"), f"service {sid!r} is defined twice")
             continue
-        if any(s.prefix == prefix for s in services.values()):
+        prefix = service.get("prefix")
+        if prefix is not None and any(s.prefix == prefix for s in services.values()):
             v.problem((*sp, "prefix"), f"prefix {prefix!r} is already used by another service")
         service_paths.setdefault(sid, sp)
-        services[sid] = Service(
-            id=sid,
-            prefix=prefix,
-            name_zh=v.text(item, "name_zh", sp),
-            name_en=v.text(item, "name_en", sp),
-            target_wait_min=v.integer(item, "target_wait_min", sp, 15, 1, 24 * 60),
-            daily_cap=v.integer(item, "daily_cap", sp, 0, 0, 100_000),
-            stop_issuing_before_close_min=v.integer(item, "stop_issuing_before_close_min", sp, 15, 0, 600),
-            average_handling_s=v.integer(item, "average_handling_s", sp, 300, 1, 24 * 3600),
-        )
+        services[sid] = Service(**{"id": sid, "prefix": "A", "name_zh": "", "name_en": "", **service})
 
     counters: dict[str, Counter] = {}
     raw_counters = data.get("counters")
@@ -324,54 +286,28 @@ def branch_from_data(data: dict[str, Any], v: _Validator) -> Branch:
         if not isinstance(item, dict):
             v.problem(cp, "must be a table")
             continue
-        cid = v.text(item, "id", cp)
-        if cid and not _ID.match(cid):
-            v.problem((*cp, "id"), "use 1-32 letters, digits, - or _")
+        cid = _text(item.get("id"))
+        # Names are optional, but a blank one would leave the counter unnamed on every screen.
+        counter = v.fields(item, Counter, cp, name_zh=f"{cid}号窗口", name_en=f"Counter {cid}")
+        cid = _text(counter.get("id", cid))
         if cid in counters:
             v.problem((*cp, "id"), f"counter {cid!r} is defined twice")
             continue
-        served = item.get("services")
-        if not isinstance(served, list) or not served or not all(isinstance(s, str) for s in served):
-            v.problem((*cp, "services"), "must be a non-empty list of service ids")
-            served = []
-        for sid in served:
+        for sid in counter.get("services", ()):
             if sid not in services:
                 v.problem((*cp, "services"), f"unknown service {sid!r}")
-        status = item.get("initial_status", "closed")
-        if status not in ("open", "closed"):
-            v.problem((*cp, "initial_status"), 'must be "open" or "closed"')
-            status = "closed"
-        counters[cid] = Counter(
-            id=cid,
-            # Optional, but a blank name would leave the counter unnamed on every screen.
-            name_zh=v.text(item, "name_zh", cp, f"{cid}号窗口"),
-            name_en=v.text(item, "name_en", cp, f"Counter {cid}"),
-            services=tuple(s for s in served if isinstance(s, str)),
-            initial_status=status,
-        )
+        counters[cid] = Counter(**{"id": cid, "name_zh": "", "name_en": "", "services": (), **counter})
     for sid in services:
         if not any(sid in c.services for c in counters.values()):
             # Named by the service's own entry so the report has its line.
             v.problem((*service_paths[sid], "id"), f"no counter serves service {sid!r}")
-
-    result = Branch(
-        id=branch_id,
-        name_zh=v.text(branch, "name_zh", p, "网点"),
-        name_en=v.text(branch, "name_en", p, "Branch"),
-        timezone=timezone,
-        number_width=v.integer(branch, "number_width", p, 3, 2, 6),
-        priority_cap=v.integer(branch, "priority_cap", p, 1, 1, 100),
-        no_show_window_min=v.integer(branch, "no_show_window_min", p, 30, 0, 24 * 60),
-        no_show_places_back=v.integer(branch, "no_show_places_back", p, 3, 0, 1000),
-        allow_priority=allow_priority,
-        hours=hours,
-        closed_dates=closed_dates,
-        services=services,
-        counters=counters,
-    )
     if v.problems:
         raise ConfigError(v.problems)
-    return result
+    return Branch(**settings, hours=hours, closed_dates=closed_dates, services=services, counters=counters)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def load_config(path: Path) -> Branch:

@@ -41,6 +41,7 @@ from server.auth import Role
 from server.context import context
 from server.events import PrinterHealth, VoiceHealth
 from server.http import JSONResponse
+from server.shapes.devices import Device, Devices, DeviceStatus
 
 #: A device silent this long (three missed heartbeats) is reported offline.
 STALE_AFTER_S = 15.0
@@ -81,7 +82,7 @@ async def record_disconnect(redis: Redis, branch: str, device: str) -> None:
     await redis.hset(keys.device_health(branch), device, json.dumps(record, ensure_ascii=False))
 
 
-def describe(record: dict[str, Any], now: datetime) -> dict[str, Any]:
+def describe(record: dict[str, Any], now: datetime) -> Device:
     """A stored record as the devices endpoint shows it: with its age and an overall status."""
     age = max(0.0, now.timestamp() - record.get("last_heartbeat_ms", 0) / 1000)
     online = bool(record.get("connected")) and age <= STALE_AFTER_S
@@ -97,29 +98,28 @@ def describe(record: dict[str, Any], now: datetime) -> dict[str, Any]:
             voices = VoiceHealth.from_json(record["voices"])
         except ValueError:
             voices = None
+    status: DeviceStatus = "ok"
     if not online:
         status = "offline"
     elif printer is not None and not printer.available:
         status = "printer_unavailable"
     elif voices is not None and voices.chime_only:
         status = "chime_only"
-    else:
-        status = "ok"
-    return {
-        "device": record.get("device"),
-        "role": record.get("role"),
-        "address": record.get("address"),
-        "connected": bool(record.get("connected")),
-        "online": online,
-        "last_heartbeat": record.get("last_heartbeat"),
-        "heartbeat_age_s": round(age, 1),
-        "status": status,
-        "printer": None if printer is None else printer.as_json(),
-        "voices": None if voices is None else voices.as_json(),
-    }
+    return Device(
+        device=record.get("device"),
+        role=record.get("role"),
+        address=record.get("address"),
+        connected=bool(record.get("connected")),
+        online=online,
+        last_heartbeat=record.get("last_heartbeat"),
+        heartbeat_age_s=round(age, 1),
+        status=status,
+        printer=None if printer is None else printer.condition(),
+        voices=None if voices is None else voices.condition(),
+    )
 
 
-async def list_devices(redis: Redis, branch: str, now: datetime) -> list[dict[str, Any]]:
+async def list_devices(redis: Redis, branch: str, now: datetime) -> list[Device]:
     raw = cast(dict[str, str], await redis.hgetall(keys.device_health(branch)))
     records = []
     for text in raw.values():
@@ -127,7 +127,7 @@ async def list_devices(redis: Redis, branch: str, now: datetime) -> list[dict[st
             records.append(describe(json.loads(text), now))
         except (ValueError, TypeError, AttributeError):
             continue  # a record this version cannot read is left out rather than failing the report
-    return sorted(records, key=lambda r: str(r["device"]))
+    return sorted(records, key=lambda r: str(r.device))
 
 
 async def branch_devices(request: Request) -> Response:
@@ -137,7 +137,7 @@ async def branch_devices(request: Request) -> Response:
     identity.require_branch(store.branch.id)
     identity.require_role(Role.MANAGER, Role.ADMIN)
     devices = await list_devices(store.redis, store.branch.id, store.clock.now())
-    return JSONResponse({"branch": store.branch.id, "devices": devices})
+    return JSONResponse(Devices(store.branch.id, devices))
 
 
 ROUTES = [Route("/api/branches/{branch}/devices", branch_devices, methods=["GET"])]

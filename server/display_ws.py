@@ -39,6 +39,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import jinja2
+import msgspec
 from redis.exceptions import RedisError
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -58,6 +59,8 @@ from server.events import CloseCode, VoiceHealth
 from server.fanout import Outgoing, Subscription
 from server.pairing import DEVICE_COOKIE, presented_token, set_device_cookie
 from server.presence import DISPLAY_PRESENCE_S, PresenceThrottle
+from server.shapes.branch import BranchPlace, CounterInfo, DisplayState, ServiceInfo
+from server.shapes.messages import Snapshot
 from server.socket_session import TokenWatch, admit, close_quietly, message_type, receive_pings, run_together
 from server.store import QueueStore
 from server.web.i18n import CATALOGUE, section
@@ -107,13 +110,16 @@ async def backlog_after(store: QueueStore, since: str) -> list[tuple[str, dict[s
     return list(entries)
 
 
-async def snapshot(store: QueueStore) -> tuple[str | None, dict[str, Any]]:
+async def snapshot(store: QueueStore) -> Snapshot:
     """The branch state and the seq of the last event it includes, read in one atomic step."""
-    state = await store.state()
-    seq = state.pop("seq", None)
+    state = (await store.state()).public()
     branch = store.branch
-    state.update(name_zh=branch.name_zh, name_en=branch.name_en, timezone=branch.timezone)
-    return seq, events.public_state(state)
+    shown = DisplayState(
+        branch=state.branch, name_zh=branch.name_zh, name_en=branch.name_en, timezone=branch.timezone,
+        services=state.services, counters=state.counters, recent_calls=state.recent_calls, notice=state.notice,
+        emergency=state.emergency,
+    )  # fmt: skip
+    return Snapshot(seq=state.seq, state=shown)
 
 
 async def opening(store: QueueStore, since: str) -> tuple[list[str], tuple[int, int]]:
@@ -125,8 +131,8 @@ async def opening(store: QueueStore, since: str) -> tuple[list[str], tuple[int, 
             texts = [events.encode(events.public_message(events.message_from_entry(s, f))) for s, f in backlog]
             last = events.parse_seq(backlog[-1][0]) if backlog else after
             return texts, last or after
-    seq, state = await snapshot(store)
-    return [events.encode(events.snapshot_message(seq, state))], events.parse_seq(seq or "") or (0, 0)
+    first = await snapshot(store)
+    return [events.encode(first)], events.parse_seq(first.seq or "") or (0, 0)
 
 
 @dataclass
@@ -322,12 +328,9 @@ def page_config(branch: Branch, query: QueryParams) -> dict[str, Any]:
         services = list(branch.services)
     lang = query.get("lang", "")
     return {
-        "branch": {"id": branch.id, "name_zh": branch.name_zh, "name_en": branch.name_en,
-                   "timezone": branch.timezone},
-        "counters": [{"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "services": list(c.services)}
-                     for c in counters],
-        "services": [{"id": s.id, "prefix": s.prefix, "name_zh": s.name_zh, "name_en": s.name_en}
-                     for s in (branch.services[i] for i in services)],
+        "branch": msgspec.to_builtins(BranchPlace.of(branch)),
+        "counters": msgspec.to_builtins([CounterInfo.of(c) for c in counters]),
+        "services": msgspec.to_builtins([ServiceInfo.of(branch.services[i]) for i in services]),
         "filtered": only_counters is not None or only_services is not None,
         "lang": lang if lang in ("zh", "en") else "both",
         "socket": f"/ws/branches/{branch.id}/display",

@@ -3,7 +3,8 @@
 One place for the names and shapes that the Lua scripts (``lua/common.lua`` ``emit``), the fan-out,
 the lobby display page and the kiosk share: event and message types, the close codes of every
 websocket (``CloseCode``), the printer status a kiosk reports (``PrinterHealth``) and the voices a
-lobby display reports (``VoiceHealth``).
+lobby display reports (``VoiceHealth``), both declared with the other device shapes in
+``server.shapes.devices``.
 
 A stream entry is ``(seq, {"type": <EventType>, "data": <JSON object>})``; the entry id is the
 event's ``seq`` ("1718000000000-0"), ordered the same way on every server process. ``data`` always
@@ -25,9 +26,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from enum import Enum, IntEnum
 from typing import Any
+
+import msgspec
+
+from server.shapes.devices import PrinterHealth as PrinterHealth
+from server.shapes.devices import VoiceHealth as VoiceHealth
 
 Json = dict[str, Any]
 
@@ -121,113 +126,6 @@ class CloseCode(IntEnum):
     RATE_LIMITED = 4429
 
 
-#: Longest printer error text a health heartbeat keeps; a device cannot fill Redis through it.
-MAX_PRINTER_ERROR_CHARS = 300
-
-
-@dataclass(frozen=True)
-class PrinterHealth:
-    """A ticket printer's condition: the ``printer`` object of a kiosk's ``health`` heartbeat.
-
-    The kiosk sends it (``kiosk.printing``); the server parses it, stores it and shows it in the
-    devices report (``server.devices``).
-    """
-
-    online: bool = True
-    paper_out: bool = False
-    paper_near_end: bool = False
-    cover_open: bool = False
-    #: Why the last print or status check failed, in words; None when it worked.
-    error: str | None = None
-
-    @property
-    def available(self) -> bool:
-        """True when a ticket sent now is expected to print."""
-        return self.online and not (self.paper_out or self.cover_open) and self.error is None
-
-    def wire(self) -> Json:
-        """The ``printer`` object of a health heartbeat (and of the stored device record)."""
-        return asdict(self)
-
-    def as_json(self) -> Json:
-        """As reports and pages show it: with ``available``."""
-        return {**asdict(self), "available": self.available}
-
-    @classmethod
-    def from_json(cls, data: object) -> PrinterHealth:
-        """Parse a heartbeat's ``printer`` object; ValueError naming the bad field."""
-        if not isinstance(data, dict):
-            raise ValueError("'printer' must be an object")
-        flags: dict[str, bool] = {}
-        for name in ("online", "paper_out", "paper_near_end", "cover_open"):
-            value = data.get(name, name == "online")
-            if not isinstance(value, bool):
-                raise ValueError(f"'printer.{name}' must be true or false")
-            flags[name] = value
-        error = data.get("error")
-        if error is not None and not isinstance(error, str):
-            raise ValueError("'printer.error' must be a string or null")
-        return cls(**flags, error=error[:MAX_PRINTER_ERROR_CHARS] if error else None)
-
-
-#: The languages a lobby display announces calls in (its ``?lang=`` picks one or both).
-ANNOUNCED_LANGUAGES = ("zh", "en")
-
-
-@dataclass(frozen=True)
-class VoiceHealth:
-    """Whether a lobby display's browser has a voice for each language: the ``voices`` object of the
-    ``health`` message a display sends on its websocket (``display/static/display.js``).
-
-    Chromium on Linux has voices only through speech-dispatcher; a screen without the voice of a
-    language it announces in still chimes and highlights the call, but does not say it.
-    """
-
-    zh: bool
-    en: bool
-    #: The languages the screen announces in, from ``ANNOUNCED_LANGUAGES``.
-    languages: tuple[str, ...] = ANNOUNCED_LANGUAGES
-
-    @property
-    def missing(self) -> list[str]:
-        """The languages it announces in but has no voice for."""
-        return [lang for lang in self.languages if not getattr(self, lang)]
-
-    @property
-    def chime_only(self) -> bool:
-        """True when it has none of the voices it needs: a call would be the chime alone."""
-        return len(self.missing) == len(self.languages)
-
-    def wire(self) -> Json:
-        """The ``voices`` object of a health message (and of the stored device record)."""
-        return {"zh": self.zh, "en": self.en, "languages": list(self.languages)}
-
-    def as_json(self) -> Json:
-        """As reports show it: with what is ``missing`` and whether it is ``chime_only``."""
-        return {**self.wire(), "missing": self.missing, "chime_only": self.chime_only}
-
-    @classmethod
-    def from_json(cls, data: object) -> VoiceHealth:
-        """Parse a health message's ``voices`` object; ValueError naming the bad field."""
-        if not isinstance(data, dict):
-            raise ValueError("'voices' must be an object")
-        flags: dict[str, bool] = {}
-        for lang in ANNOUNCED_LANGUAGES:
-            value = data.get(lang)
-            if not isinstance(value, bool):
-                raise ValueError(f"'voices.{lang}' must be true or false")
-            flags[lang] = value
-        languages = data.get("languages", list(ANNOUNCED_LANGUAGES))
-        if (
-            not isinstance(languages, list)
-            or not languages
-            or any(lang not in ANNOUNCED_LANGUAGES for lang in languages)
-            or len(set(languages)) != len(languages)
-        ):
-            raise ValueError("'voices.languages' must list zh, en or both")
-        return cls(**flags, languages=tuple(languages))
-
-
 #: Events a lobby display announces and highlights.
 CALL_EVENTS = frozenset({EventType.TICKET_CALLED.value, EventType.TICKET_RECALLED.value})
 
@@ -253,33 +151,20 @@ def message_from_entry(seq: str, fields: Mapping[str, str]) -> Json:
     return message
 
 
-def _public_ticket(ticket: Any) -> Any:
-    if isinstance(ticket, dict) and "id" in ticket:
-        return {k: v for k, v in ticket.items() if k != "id"}
-    return ticket
-
-
 def public_message(message: Json) -> Json:
     """The message without ticket ids: the holder's secret must not reach public screens."""
-    if "ticket" in message:
-        return {**message, "ticket": _public_ticket(message["ticket"])}
+    ticket = message.get("ticket")
+    if isinstance(ticket, dict) and "id" in ticket:
+        return {**message, "ticket": {k: v for k, v in ticket.items() if k != "id"}}
     return message
 
 
-def public_state(state: Json) -> Json:
-    """``QueueStore.state()`` without ticket ids, for public screens."""
-    counters = [{**c, "current": _public_ticket(c.get("current"))} for c in state.get("counters", [])]
-    recent = [{k: v for k, v in call.items() if k != "ticket"} for call in state.get("recent_calls", [])]
-    return {**state, "counters": counters, "recent_calls": recent}
+_ENCODER = msgspec.json.Encoder()
 
 
-def snapshot_message(seq: str | None, state: Json) -> Json:
-    return {"type": MessageType.SNAPSHOT.value, "seq": seq, "state": state}
-
-
-def encode(message: Json) -> str:
-    """JSON text as sent on the wire: compact, UTF-8 kept as is."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+def encode(message: object) -> str:
+    """JSON text as sent on the wire (a dict or a Struct of ``server.shapes``): compact, UTF-8 kept as is."""
+    return _ENCODER.encode(message).decode()
 
 
 PING_TEXT = encode({"type": MessageType.PING.value})

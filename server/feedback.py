@@ -33,8 +33,7 @@ import logging
 import re
 import secrets
 from datetime import UTC, datetime
-from enum import Enum
-from typing import Any, cast
+from typing import cast
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -46,10 +45,23 @@ from server.auth import Role
 from server.context import context
 from server.errors import ApiError, invalid_field, not_found
 from server.follow_up import answer_due_ms
-from server.http import JSONResponse, read_json, text_field
-from server.phone import COMMENT_MAX, COMPLAINT_MAX, COMPLAINTS_PER_TICKET, phone_settings
+from server.http import JSONResponse, read_body
+from server.phone import phone_settings
 from server.phone_cipher import PhoneCipher
 from server.settings import PhoneSettings
+from server.shapes.feedback import (
+    COMPLAINTS_PER_TICKET,
+    Complaint,
+    ComplaintChange,
+    ComplaintFiled,
+    ComplaintRequest,
+    Complaints,
+    ComplaintState,
+    Rating,
+    RatingEntry,
+    RatingRequest,
+    Ratings,
+)
 from server.store import Actor, Json, QueueStore
 
 log = logging.getLogger("nextup.feedback")
@@ -57,18 +69,7 @@ log = logging.getLogger("nextup.feedback")
 #: Most complaints or ratings one listing returns.
 LIST_MAX = 1000
 
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{3,23}$")
 _COMPLAINT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-class ComplaintState(str, Enum):
-    #: Filed, waiting for an answer; overdue once older than the branch's answer target.
-    OPEN = "open"
-    #: A manager answered it (the answer is recorded); it may still be closed or reopened.
-    ANSWERED = "answered"
-    #: Dealt with.
-    CLOSED = "closed"
-
 
 #: Complaint transitions: target state -> states it may be reached from. Answering an answered
 #: complaint amends the answer; a closed or answered complaint can be reopened.
@@ -79,16 +80,7 @@ COMPLAINT_TRANSITIONS: dict[ComplaintState, frozenset[ComplaintState]] = {
 }
 
 
-# ---- Field rules (no I/O) ----------------------------------------------------------------------
-
-
-def rating_field(data: dict[str, Any]) -> int:
-    value = data.get("rating")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # JSON does not tell 5 from 5.0
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-        raise invalid_field("rating", "'rating' must be a whole number from 1 to 5")
-    return value
+# ---- Query and complaints as managers see them (no I/O) ----------------------------------------
 
 
 def states_field(raw: str) -> frozenset[str]:
@@ -99,26 +91,8 @@ def states_field(raw: str) -> frozenset[str]:
     return wanted
 
 
-def optional_text(data: dict[str, Any], name: str, max_length: int) -> str:
-    value = data.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise invalid_field(name, f"'{name}' must be a string")
-    if len(value) > max_length:
-        raise invalid_field(name, f"'{name}' must be at most {max_length} characters")
-    return value.strip()
-
-
-def phone_field(data: dict[str, Any]) -> str:
-    phone = optional_text(data, "phone", 32)
-    if phone and not _PHONE.match(phone):
-        raise invalid_field("phone", "'phone' must be a phone number: digits, spaces, '-', '(', ')', a leading '+'")
-    return phone
-
-
 def complaint_summary(record: dict[str, str], now_ms: int, settings: PhoneSettings, cipher: PhoneCipher,
-                      store: QueueStore) -> Json:  # fmt: skip
+                      store: QueueStore) -> Complaint:  # fmt: skip
     """A stored complaint as managers see it: its state, age, and whether its answer is overdue."""
     filed_ms = int(record.get("filed_ms") or 0)
     answered_ms = int(record["answered_ms"]) if record.get("answered_ms") else None
@@ -126,29 +100,29 @@ def complaint_summary(record: dict[str, str], now_ms: int, settings: PhoneSettin
     state = record.get("state", ComplaintState.OPEN.value)
     waited_ms = (answered_ms if answered_ms is not None and state != ComplaintState.OPEN else now_ms) - filed_ms
     unanswered = state == ComplaintState.OPEN
-    return {
-        "id": record.get("id"),
-        "number": record.get("number"),
-        "service": record.get("service"),
-        "counter": record.get("counter") or None,
-        "staff": record.get("staff") or None,
-        "ticket_status": record.get("ticket_status"),
-        "business_day": record.get("day"),
-        "text": record.get("text", ""),
-        "phone": cipher.decrypt(record.get("phone", "")),
-        "phone_erased": bool(record.get("phone_purged_at")),
-        "state": state,
-        "filed_at": record.get("filed_at"),
-        "age_s": max(0, (now_ms - filed_ms) // 1000),
-        "waited_s": max(0, waited_ms // 1000),
-        "answer_due_at": _iso(store, due_ms),
-        "overdue": unanswered and now_ms > due_ms,
-        "answered_late": answered_ms is not None and answered_ms > due_ms,
-        "answer": record.get("answer") or None,
-        "answered_at": record.get("answered_at") or None,
-        "answered_by": record.get("answered_by") or None,
-        "closed_at": record.get("closed_at") or None,
-    }
+    return Complaint(
+        id=record.get("id", ""),
+        number=record.get("number", ""),
+        service=record.get("service", ""),
+        counter=record.get("counter") or None,
+        staff=record.get("staff") or None,
+        ticket_status=record.get("ticket_status", ""),
+        business_day=record.get("day", ""),
+        text=record.get("text", ""),
+        phone=cipher.decrypt(record.get("phone", "")),
+        phone_erased=bool(record.get("phone_purged_at")),
+        state=ComplaintState(state),
+        filed_at=record.get("filed_at", ""),
+        age_s=max(0, (now_ms - filed_ms) // 1000),
+        waited_s=max(0, waited_ms // 1000),
+        answer_due_at=_iso(store, due_ms),
+        overdue=unanswered and now_ms > due_ms,
+        answered_late=answered_ms is not None and answered_ms > due_ms,
+        answer=record.get("answer") or None,
+        answered_at=record.get("answered_at") or None,
+        answered_by=record.get("answered_by") or None,
+        closed_at=record.get("closed_at") or None,
+    )
 
 
 def _iso(store: QueueStore, ms: int) -> str:
@@ -171,16 +145,14 @@ async def rate_ticket(request: Request) -> Response:
     store = branch_store(request, ctx)
     ticket_id = ticket_id_of(request)
     settings = phone_settings(request.app)
-    data = await read_json(request, ctx.settings.max_body_bytes)
-    rating = rating_field(data)
-    comment = optional_text(data, "comment", COMMENT_MAX)
+    body = await read_body(request, ctx.settings.max_body_bytes, RatingRequest)
     result, _ = await store.run_script(
-        "rate_ticket", _holder(request), ticket_id, rating, comment, settings.finished_page_ttl_s * 1000
-    )
+        "rate_ticket", _holder(request), ticket_id, int(body.rating), body.comment or "",
+        settings.finished_page_ttl_s * 1000,
+    )  # fmt: skip
     if "error" in result:
         raise _refusal(result, "rate")
-    result.pop("seq", None)
-    return JSONResponse(result, 201)
+    return JSONResponse(Rating(rating=int(result["rating"]), comment=result["comment"], at=result["at"]), 201)
 
 
 async def file_complaint(request: Request) -> Response:
@@ -188,9 +160,8 @@ async def file_complaint(request: Request) -> Response:
     store = branch_store(request, ctx)
     ticket_id = ticket_id_of(request)
     settings = phone_settings(request.app)
-    data = await read_json(request, ctx.settings.max_body_bytes)
-    text = text_field(data, "text", max_length=COMPLAINT_MAX)
-    phone = phone_field(data)
+    body = await read_body(request, ctx.settings.max_body_bytes, ComplaintRequest)
+    text, phone = body.text, body.phone or ""
     sealed = context(request).phone_cipher.encrypt(phone) if phone else ""
     for _ in range(3):
         result, _ = await store.run_script(
@@ -209,11 +180,10 @@ async def file_complaint(request: Request) -> Response:
         raise _refusal(result, "complain")
     record = result["complaint"]
     filed_ms = int(record["filed_ms"])
+    due = _iso(store, answer_due_ms(filed_ms, settings))
     return JSONResponse(
-        {"id": record["id"], "state": record["state"], "filed_at": record["filed_at"],
-         "answer_due_at": _iso(store, answer_due_ms(filed_ms, settings))},
-        201,
-    )  # fmt: skip
+        ComplaintFiled(id=record["id"], state="open", filed_at=record["filed_at"], answer_due_at=due), 201
+    )
 
 
 def _refusal(result: Json, action: str) -> ApiError:
@@ -268,7 +238,7 @@ async def list_complaints(request: Request) -> Response:
     ids = cast(list[str], await store.redis.zrevrange(keys.complaints(branch), 0, -1))
     cipher = context(request).phone_cipher
     now = _now_ms(store)
-    found: list[Json] = []
+    found: list[Complaint] = []
     # Read in pages: a state filter may skip many; the branch's list stays small (days of complaints).
     for start in range(0, len(ids), 200):
         async with store.redis.pipeline(transaction=False) as pipe:
@@ -280,7 +250,7 @@ async def list_complaints(request: Request) -> Response:
                 found.append(complaint_summary(record, now, settings, cipher, store))
         if len(found) >= count:
             break
-    return JSONResponse({"complaints": found[:count], "answer_target_h": settings.complaint_answer_target_h})
+    return JSONResponse(Complaints(complaints=found[:count], answer_target_h=settings.complaint_answer_target_h))
 
 
 async def update_complaint(request: Request) -> Response:
@@ -291,16 +261,14 @@ async def update_complaint(request: Request) -> Response:
     complaint_id: str = request.path_params["complaint"]
     if not _COMPLAINT_ID.match(complaint_id):
         raise not_found("Complaint")
-    data = await read_json(request, ctx.settings.max_body_bytes)
-    unknown = sorted(set(data) - {"state", "answer"})
-    if unknown:
-        raise invalid_field(unknown[0], f"Unknown field {unknown[0]!r}; allowed: state, answer")
-    answer = optional_text(data, "answer", COMPLAINT_MAX)
-    raw_state = data.get("state", ComplaintState.ANSWERED.value if answer else None)
-    try:
-        state = ComplaintState(raw_state)
-    except ValueError as exc:
-        raise invalid_field("state", "'state' must be open, answered or closed") from exc
+    body = await read_body(request, ctx.settings.max_body_bytes, ComplaintChange)
+    answer = body.answer or ""
+    if isinstance(body.state, ComplaintState):
+        state = body.state
+    elif answer:
+        state = ComplaintState.ANSWERED
+    else:
+        raise invalid_field("state", "'state' must be open, answered or closed (or send an 'answer')")
     allowed = sorted(s.value for s in COMPLAINT_TRANSITIONS[state])
     result, _ = await store.run_script("update_complaint", actor, complaint_id, state.value, answer, *allowed)
     if "error" in result:
@@ -321,12 +289,12 @@ async def list_ratings(request: Request) -> Response:
             pipe.hgetall(keys.rating(branch, ticket_id))
         records = cast(list[dict[str, str]], await pipe.execute())
     ratings = [
-        {"number": r.get("number"), "service": r.get("service"), "counter": r.get("counter") or None,
-         "staff": r.get("staff") or None, "rating": int(r["rating"]), "comment": r.get("comment") or None,
-         "at": r.get("at"), "business_day": r.get("day")}
+        RatingEntry(number=r.get("number", ""), service=r.get("service", ""), counter=r.get("counter") or None,
+                    staff=r.get("staff") or None, rating=int(r["rating"]), comment=r.get("comment") or None,
+                    at=r.get("at", ""), business_day=r.get("day", ""))
         for r in records if r.get("rating")
     ]  # fmt: skip
-    return JSONResponse({"ratings": ratings})
+    return JSONResponse(Ratings(ratings))
 
 
 # ---- Erasing old phone numbers -----------------------------------------------------------------

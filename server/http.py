@@ -1,17 +1,19 @@
-"""JSON in and out: body limits, parsing, field checks and error responses."""
+"""JSON in and out: body limits, decoding a body into its shape, encoding replies, error responses."""
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
+import msgspec
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server.errors import ApiError, invalid_field, malformed
+from server.shapes.fields import explain
 
 log = logging.getLogger("nextup.http")
 
@@ -28,11 +30,18 @@ _STATUS_CODES = {
 }
 
 
+S = TypeVar("S", bound=msgspec.Struct)
+
+#: Writes replies: Structs (``server.shapes``), and the dicts and lists of the few replies that
+#: are not one (error bodies, the metrics report); compact, UTF-8 as is.
+ENCODER = msgspec.json.Encoder()
+
+
 class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return ENCODER.encode(content)
 
 
 def error_response(error: ApiError) -> JSONResponse:
@@ -42,8 +51,8 @@ def error_response(error: ApiError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
 
-async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    """The request body as a JSON object; 413 past ``limit`` bytes, 400 when it is not one."""
+async def read_bytes(request: Request, limit: int) -> bytes:
+    """The request body; 413 past ``limit`` bytes, whether declared or sent in chunks."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -55,42 +64,48 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         body += chunk
         if len(body) > limit:
             raise ApiError(413, "too_large", f"The body is larger than {limit} bytes")
-    if not body.strip():
-        return {}
+    return bytes(body)
+
+
+@cache
+def _decoder(shape: type[S]) -> msgspec.json.Decoder[S]:
+    return msgspec.json.Decoder(shape)
+
+
+def decode_body(body: bytes, shape: type[S]) -> S:
+    """``body`` as its shape: 400 when it is not a JSON object, 422 naming the field at fault.
+
+    An empty body is ``{}``. A lone UTF-16 surrogate escape (``"\\ud800"``) is not valid JSON to
+    the decoder (no UTF-8 reply, password hash or Redis value could hold it), nor is an array or
+    object nested deeper than it follows (RecursionError).
+    """
+    body = body if body.strip() else b"{}"
     try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        # RecursionError: arrays or objects nested deeper than the parser can follow.
+        if not body.isascii():
+            body.decode()  # the decoder checks only the strings it keeps; an ignored field must be UTF-8 too
+        decoded: S = _decoder(shape).decode(body)
+        return decoded
+    except msgspec.ValidationError as exc:
+        # The decoder stops at the first wrong field: the rest must still be JSON for it to be a 422.
+        _check_json(body)
+        field, message = explain(exc, shape)
+        if field is None:
+            raise malformed("The body must be a JSON object") from exc
+        raise invalid_field(field, message) from exc
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise malformed("The body is not valid JSON") from exc
-    if not isinstance(data, dict):
-        raise malformed("The body must be a JSON object")
-    if body.isascii() and b"\\u" not in body:
-        return data  # no escape and no byte beyond ASCII: no surrogate can be in it
+
+
+def _check_json(body: bytes) -> None:
     try:
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except (UnicodeEncodeError, RecursionError) as exc:
-        # A lone surrogate escape ("\ud800") parses, but no UTF-8 reply, password hash or Redis
-        # value can hold it: refuse it here rather than fail deep inside a handler.
-        raise malformed("The body contains a lone UTF-16 surrogate escape; send valid Unicode text") from exc
-    return data
+        msgspec.json.decode(body)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise malformed("The body is not valid JSON") from exc
 
 
-def text_field(data: dict[str, Any], name: str, *, max_length: int = 200, required: bool = True) -> str:
-    value = data.get(name)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or not value.strip():
-        raise invalid_field(name, f"'{name}' must be a non-empty string")
-    if len(value) > max_length:
-        raise invalid_field(name, f"'{name}' must be at most {max_length} characters")
-    return value.strip()
-
-
-def bool_field(data: dict[str, Any], name: str, default: bool) -> bool:
-    value = data.get(name, default)
-    if not isinstance(value, bool):
-        raise invalid_field(name, f"'{name}' must be true or false")
-    return value
+async def read_body(request: Request, limit: int, shape: type[S]) -> S:
+    """The request body decoded into ``shape`` and checked by it (see ``decode_body``)."""
+    return decode_body(await read_bytes(request, limit), shape)
 
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:

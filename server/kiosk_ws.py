@@ -66,6 +66,8 @@ from server.errors import ApiError, NextUpError
 from server.events import CloseCode
 from server.fanout import Subscription
 from server.pairing import presented_token
+from server.shapes.branch import CounterInfo
+from server.shapes.messages import Issued, KioskBranch, KioskError, KioskService, KioskServices, Refusal, Refused
 from server.socket_session import TokenWatch, admit, close_quietly, run_together
 from server.store import Actor, IssueLimit, QueueStore, emergency_refusal
 
@@ -88,34 +90,30 @@ MAX_PENDING_REPLIES = 256
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
-UNAUTHORIZED = {
-    "code": "unauthorized",
-    "message": "This kiosk's account is disabled or its session has ended; no ticket was issued.",
-    "message_zh": "本机账号已停用或登录已失效，未能出号。",
-}
-UNAVAILABLE = {
-    "code": "unavailable",
-    "message": "The queue system is unavailable; no ticket was issued. Please try again shortly.",
-    "message_zh": "排队系统暂时不可用，未能出号，请稍后再试。",
-}
+UNAUTHORIZED = Refusal(
+    code="unauthorized",
+    message="This kiosk's account is disabled or its session has ended; no ticket was issued.",
+    message_zh="本机账号已停用或登录已失效，未能出号。",
+)
+UNAVAILABLE = Refusal(
+    code="unavailable",
+    message="The queue system is unavailable; no ticket was issued. Please try again shortly.",
+    message_zh="排队系统暂时不可用，未能出号，请稍后再试。",
+)
 
 
-def refusal_of(error: ApiError) -> dict[str, Any]:
+def refusal_of(error: ApiError) -> Refusal:
     """An ApiError as the kiosk shows it: code, English and Chinese text."""
     message_zh = error.extra.get("message_zh")
-    return {"code": error.code, "message": error.message,
-            "message_zh": message_zh if isinstance(message_zh, str) else error.message}  # fmt: skip
+    return Refusal(code=error.code, message=error.message,
+                   message_zh=message_zh if isinstance(message_zh, str) else error.message)  # fmt: skip
 
 
-def branch_json(branch: Branch) -> dict[str, Any]:
-    return {
-        "id": branch.id, "name_zh": branch.name_zh, "name_en": branch.name_en, "timezone": branch.timezone,
-        "counters": [{"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "services": list(c.services)}
-                     for c in branch.counters.values()],
-    }  # fmt: skip
+def kiosk_branch(branch: Branch) -> KioskBranch:
+    return KioskBranch.of(branch, counters=[CounterInfo.of(c) for c in branch.counters.values()])
 
 
-async def services_message(store: QueueStore) -> dict[str, Any]:
+async def services_message(store: QueueStore) -> KioskServices:
     """What the kiosk shows now: per service its queue, the wait a new ticket faces, and any refusal."""
     branch = store.branch
     state = await store.state()
@@ -124,37 +122,34 @@ async def services_message(store: QueueStore) -> dict[str, Any]:
     if any(s.daily_cap for s in branch.services.values()):
         day = rules.business_day(branch, now).isoformat()
         issued = cast(dict[str, str], await store.redis.hgetall(keys.numbering(branch.id, day)))
-    open_counters = [branch.counters[c["id"]] for c in state["counters"]
-                     if c["status"] == rules.CounterStatus.OPEN and c["id"] in branch.counters]  # fmt: skip
-    emergency = state.get("emergency")
+    open_counters = [branch.counters[c.id] for c in state.counters
+                     if c.status == rules.CounterStatus.OPEN and c.id in branch.counters]  # fmt: skip
+    emergency = state.emergency
     services = []
-    for entry in state["services"]:
-        service = branch.services.get(entry["id"])
+    for entry in state.services:
+        service = branch.services.get(entry.id)
         if service is None:
             continue  # removed by an admin while the state was read: gone from the next message
-        priority_waiting = int(entry.get("priority_waiting", 0))
-        regular_waiting = int(entry["waiting"]) - priority_waiting
-        ahead = rules.tickets_ahead(False, regular_waiting, priority_waiting, branch.priority_cap)
+        regular_waiting = entry.waiting - entry.priority_waiting
+        ahead = rules.tickets_ahead(False, regular_waiting, entry.priority_waiting, branch.priority_cap)
         serving = sum(1 for c in open_counters if service.id in c.services)
-        refusal: dict[str, Any] | None = None
+        refusal: Refusal | None = None
         why = rules.issue_refusal(branch, service.id, now)
         if emergency is not None:
-            refusal = refusal_of(emergency_refusal(emergency["kind"]))
+            refusal = refusal_of(emergency_refusal(emergency.kind.value))
         elif why is not None:
-            refusal = {"code": why.code, "message": why.message, "message_zh": why.message_zh}
+            refusal = Refusal(code=why.code, message=why.message, message_zh=why.message_zh)
         elif service.daily_cap and int(issued.get(service.id, 0)) >= service.daily_cap:
             # The same words the issue request would be refused with.
             refusal = refusal_of(store.daily_cap_refusal(service.id, service.daily_cap))
         # What a regular ticket issued now would be told (None while no open counter serves it).
         wait_s = store.wait_s(service.id, False, regular_waiting, ahead, serving)
-        services.append({
-            "id": service.id, "prefix": service.prefix, "name_zh": service.name_zh, "name_en": service.name_en,
-            "waiting": int(entry["waiting"]),
-            "estimated_wait_s": wait_s,
-            "issuing": refusal is None, "refusal": refusal,
-        })  # fmt: skip
-    return {"type": "services", "services": services, "branch": branch_json(branch),
-            "allow_priority": branch.allow_priority, "emergency": emergency}  # fmt: skip
+        services.append(KioskService(
+            id=service.id, prefix=service.prefix, name_zh=service.name_zh, name_en=service.name_en,
+            waiting=entry.waiting, estimated_wait_s=wait_s, issuing=refusal is None, refusal=refusal,
+        ))  # fmt: skip
+    return KioskServices(services=services, branch=kiosk_branch(branch), allow_priority=branch.allow_priority,
+                         emergency=emergency)  # fmt: skip
 
 
 class _TooSlow(NextUpError):
@@ -165,8 +160,13 @@ class KioskConnection:
     """One kiosk's socket: a writer, a services refresher and a receiver, ended together."""
 
     def __init__(
-        self, websocket: WebSocket, store: QueueStore, identity: Identity, subscription: Subscription,
-        limit: IssueLimit | None, token: TokenWatch,
+        self,
+        websocket: WebSocket,
+        store: QueueStore,
+        identity: Identity,
+        subscription: Subscription,
+        limit: IssueLimit | None,
+        token: TokenWatch,
     ) -> None:
         self.websocket = websocket
         self.token = token
@@ -181,7 +181,7 @@ class KioskConnection:
         self._services: str | None = None
         self._wake = asyncio.Event()
 
-    def _post(self, message: dict[str, Any]) -> None:
+    def _post(self, message: Issued | Refused | KioskError) -> None:
         self._queue_reply(events.encode(message))
 
     def _queue_reply(self, text: str) -> None:
@@ -254,12 +254,12 @@ class KioskConnection:
                 self._queue_reply(events.PONG_TEXT)
                 self._wake.set()
             elif kind != events.MessageType.PONG:
-                self._post({"type": "error", "error": _bad("Send a JSON object with type issue, health or ping")})
+                self._post(KioskError(_bad("Send a JSON object with type issue, health or ping")))
 
     async def _issue(self, data: dict[str, Any]) -> None:
         request_id = data.get("request_id")
         if not isinstance(request_id, str) or not _REQUEST_ID.match(request_id):
-            self._post({"type": "error", "error": _bad("'request_id' must be 1-100 letters, digits or ._:-")})
+            self._post(KioskError(_bad("'request_id' must be 1-100 letters, digits or ._:-")))
             return
         refusal = self._check_request(data)
         if refusal is None and not await self.token.holds():
@@ -269,34 +269,34 @@ class KioskConnection:
                 ticket = await self.store.issue_ticket(
                     data["service"], data.get("priority") is True, self.actor, request_id, self.limit
                 )
-                self._post({"type": "issued", "request_id": request_id, "ticket": ticket})
+                self._post(Issued(request_id=request_id, ticket=ticket))
                 return
             except ApiError as exc:
                 refusal = refusal_of(exc)
             except RedisError as exc:
                 log.warning("kiosk %s: issuing failed: %s", self.identity.username, exc)
                 refusal = UNAVAILABLE
-        self._post({"type": "refused", "request_id": request_id, "error": refusal})
+        self._post(Refused(request_id=request_id, error=refusal))
 
-    def _check_request(self, data: dict[str, Any]) -> dict[str, Any] | None:
+    def _check_request(self, data: dict[str, Any]) -> Refusal | None:
         branch = self.store.branch
         service = data.get("service")
         if not isinstance(service, str) or service not in branch.services:
-            return {"code": "invalid_field", "message": f"Unknown service {str(service)[:32]!r}",
-                    "message_zh": "没有这项业务。"}  # fmt: skip
+            return Refusal(code="invalid_field", message=f"Unknown service {str(service)[:32]!r}",
+                           message_zh="没有这项业务。")  # fmt: skip
         priority = data.get("priority", False)
         if not isinstance(priority, bool):
             return _bad("'priority' must be true or false")
         if priority and not branch.allow_priority:
-            return {"code": "invalid_field", "message": "This branch does not issue priority tickets",
-                    "message_zh": "本网点不提供优先号。"}  # fmt: skip
+            return Refusal(code="invalid_field", message="This branch does not issue priority tickets",
+                           message_zh="本网点不提供优先号。")  # fmt: skip
         return None
 
     async def _health(self, data: dict[str, Any]) -> None:
         try:
             printer = events.PrinterHealth.from_json(data.get("printer"))
         except ValueError as exc:
-            self._post({"type": "error", "error": _bad(str(exc))})
+            self._post(KioskError(_bad(str(exc))))
             return
         try:
             await devices.record_heartbeat(
@@ -307,8 +307,8 @@ class KioskConnection:
             log.warning("kiosk %s: storing its health failed: %s", self.identity.username, exc)
 
 
-def _bad(message: str) -> dict[str, Any]:
-    return {"code": "malformed", "message": message, "message_zh": "请求格式错误。"}
+def _bad(message: str) -> Refusal:
+    return Refusal(code="malformed", message=message, message_zh="请求格式错误。")
 
 
 def _parse(text: str) -> dict[str, Any] | None:

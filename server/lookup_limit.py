@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import keys, phone
-from server.api import _TICKET_ID
+from server.api import TICKET_ID
 from server.context import Context
 from server.errors import ApiError
 from server.events import CloseCode
@@ -130,7 +130,7 @@ class TicketLookupGuard:
 
 
 async def _ticket_exists(scope: Scope, ticket_id: str) -> bool:
-    if not _TICKET_ID.match(ticket_id):
+    if not TICKET_ID.match(ticket_id):
         return False
     ctx: Context = scope["app"].state.nextup
     return bool(await ctx.store.redis.exists(keys.ticket(ctx.store.branch.id, ticket_id)))

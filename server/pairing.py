@@ -36,16 +36,27 @@ from starlette.routing import BaseRoute, Route
 
 from server import keys
 from server.admin_api import account_changed
-from server.api import _USERNAME, branch_store, identify
+from server.api import branch_store, identify
 from server.auth import Identity, Role
 from server.context import Context, context
-from server.errors import ApiError, invalid_field, not_found
-from server.http import JSONResponse, read_json, text_field
+from server.errors import ApiError, not_found
+from server.http import JSONResponse, read_body
+from server.shapes.devices import (
+    DeviceKind,
+    PairingApproval,
+    PairingApproved,
+    PairingAsked,
+    PairingClaim,
+    PairingClaimed,
+    PairingRequest,
+    PairingWaiting,
+)
 
 #: The HttpOnly cookie holding a paired display's token (SameSite=Strict, Path=/).
 DEVICE_COOKIE = "nextup_device"
 #: Device kinds that can pair, and the role of the account each gets.
-KINDS = {"display": Role.DISPLAY, "kiosk": Role.KIOSK}
+KINDS: dict[str, Role] = {"display": Role.DISPLAY, "kiosk": Role.KIOSK}
+KIND_OF: dict[Role, DeviceKind] = {Role.DISPLAY: "display", Role.KIOSK: "kiosk"}
 CODE_DIGITS = 6
 
 
@@ -89,11 +100,8 @@ async def _count_ask(ctx: Context, address: str) -> None:
 async def request_pairing(request: Request) -> Response:
     """A device asks to be paired: a code to show, a claim secret to keep."""
     ctx = context(request)
-    body = await read_json(request, ctx.settings.max_body_bytes)
-    kind = text_field(body, "kind", max_length=20)
-    if kind not in KINDS:
-        raise invalid_field("kind", "'kind' must be 'display' or 'kiosk'")
-    branch = text_field(body, "branch", max_length=64)
+    body = await read_body(request, ctx.settings.max_body_bytes, PairingRequest)
+    kind, branch = body.kind, body.branch
     if branch != ctx.store.branch.id:
         raise not_found(f"Branch {branch}")
     await _count_ask(ctx, _address(request))
@@ -108,7 +116,7 @@ async def request_pairing(request: Request) -> Response:
     else:
         raise ApiError(503, "unavailable", "No free pairing code; try again in a minute")
     await redis.set(keys.pairing_claim(record["claim"]), code, ex=keys.PAIRING_TTL_S)
-    return JSONResponse({"code": code, "claim": claim, "expires_in": keys.PAIRING_TTL_S}, status_code=201)
+    return JSONResponse(PairingAsked(code=code, claim=claim, expires_in=keys.PAIRING_TTL_S), status_code=201)
 
 
 def _unknown_code(code: str, branch: str) -> ApiError:
@@ -143,11 +151,8 @@ async def approve_pairing(request: Request) -> Response:
     branch = store.branch.id
     identity.require_branch(branch)
     identity.require_role(Role.ADMIN)
-    body = await read_json(request, ctx.settings.max_body_bytes)
-    code = text_field(body, "code", max_length=20).strip().replace(" ", "")
-    name = text_field(body, "name", max_length=64).strip()
-    if not _USERNAME.match(name):
-        raise invalid_field("name", "The device name may use letters, digits, '.', '_' and '-' (at most 64)")
+    body = await read_body(request, ctx.settings.max_body_bytes, PairingApproval)
+    code, name = body.code.replace(" ", ""), body.name
     if not code.isdigit():
         raise _unknown_code(code, branch)
     key = keys.pairing_code(code)
@@ -173,14 +178,15 @@ async def approve_pairing(request: Request) -> Response:
     await account_changed(request, identity, name, branch, "device_paired",
                           {"device_role": role.value, "created": created,
                            "device_address": record.get("address", "")})  # fmt: skip
-    return JSONResponse({"name": name, "role": role.value, "branch": branch, "created": created}, status_code=201)
+    approved = PairingApproved(name=name, role=KIND_OF[role], branch=branch, created=created)
+    return JSONResponse(approved, status_code=201)
 
 
 async def claim_pairing(request: Request) -> Response:
     """The device polls with its claim secret; once approved it gets its token, once."""
     ctx = context(request)
-    body = await read_json(request, ctx.settings.max_body_bytes)
-    claim = text_field(body, "claim", max_length=100)
+    body = await read_body(request, ctx.settings.max_body_bytes, PairingClaim)
+    claim = body.claim
     redis = ctx.store.redis
     claim_key = keys.pairing_claim(_claim_hash(claim))
     code = str(await redis.get(claim_key) or "")
@@ -189,7 +195,7 @@ async def claim_pairing(request: Request) -> Response:
         raise ApiError(404, "not_found", "No such pairing request (expired or already claimed); ask for a new code")
     record: dict[str, Any] = json.loads(raw)
     if record["status"] != "approved":
-        return JSONResponse({"status": "waiting", "expires_in": max(0, await redis.ttl(claim_key))}, status_code=202)
+        return JSONResponse(PairingWaiting("waiting", max(0, await redis.ttl(claim_key))), status_code=202)
     if await redis.getdel(claim_key) is None:
         raise ApiError(404, "not_found", "This pairing request was already claimed; ask for a new code")
     await redis.delete(keys.pairing_code(code))
@@ -200,7 +206,7 @@ async def claim_pairing(request: Request) -> Response:
     await ctx.revocations.remember(identity.username, identity.session, identity.expires)
     token = ctx.signer.issue(identity)
     response = JSONResponse(
-        {"token": token, "name": identity.username, "role": role.value, "branch": identity.branch, "expires_in": ttl}
+        PairingClaimed(token=token, name=identity.username, role=KIND_OF[role], branch=identity.branch, expires_in=ttl)
     )
     if role == Role.DISPLAY:
         set_device_cookie(response, request, token, ttl)

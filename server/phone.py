@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -53,15 +54,26 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from server import events, follow_up
-from server.api import _TICKET_ID, branch_store, ticket_id_of
+from server.api import TICKET_ID, branch_store, ticket_id_of
 from server.context import Context, context
 from server.errors import ApiError, NextUpError, invalid_field, not_found
 from server.events import CloseCode
 from server.fanout import Outgoing, Subscription
 from server.http import JSONResponse
+from server.rules import TicketStatus
 from server.settings import PhoneSettings
+from server.shapes.branch import BranchNames, Emergency
+from server.shapes.feedback import (
+    COMMENT_MAX,
+    COMPLAINT_MAX,
+    COMPLAINTS_PER_TICKET,
+    Feedback,
+    FiledComplaint,
+    TicketMessage,
+)
+from server.shapes.tickets import Ticket
 from server.socket_session import close_quietly, origin_allowed, receive_pings, run_together
-from server.store import NOBODY, QueueStore
+from server.store import NOBODY, QueueStore, TicketReply
 from server.web.i18n import LANG_COOKIE, page_language, section, section_in, translate
 from server.web.templating import templates
 
@@ -75,11 +87,6 @@ LONG_POLL_MAX_S = 25.0
 SILENCE_LIMIT_S = 15.0
 #: Seconds after which a waiting ticket's view is reloaded even without an event.
 REFRESH_S = 30.0
-#: Longest comment of a rating and longest complaint, in characters.
-COMMENT_MAX = 500
-COMPLAINT_MAX = 1000
-#: Complaints one ticket may file: enough for a follow-up, too few to flood the managers' list.
-COMPLAINTS_PER_TICKET = 3
 
 #: Statuses after which a ticket's page counts down to its expiry.
 FINISHED = frozenset({"served", "no_show", "cancelled"})
@@ -97,16 +104,28 @@ def phone_settings(app: Starlette) -> PhoneSettings:
 # ---- The ticket as the phone sees it ------------------------------------------------------------
 
 
+class PhoneViewReply(TicketReply):
+    """``lua/phone_view.lua``'s reply: the ticket, its place, and what its holder did."""
+
+    rating: int | None = None
+    complaints: int = 0
+    #: When the ticket finished (ms since the epoch); None while it is not finished.
+    ended_ms: int | None = None
+    #: Its complaints' stored fields (``follow_up.STORED_FIELDS``); cjson writes an empty list as {}.
+    filed: list[dict[str, str]] | dict[str, Any] = msgspec.field(default_factory=list)
+    emergency: Emergency | None = None
+
+
 @dataclass(frozen=True)
 class TicketView:
-    message: Json
+    message: TicketMessage
     service: str
     #: When the page stops working (ms since the epoch); None while the ticket is not finished.
     expires_ms: int | None
 
     @property
     def version(self) -> str:
-        return str(self.message["version"])
+        return self.message.version
 
     def expired(self, now_ms: int) -> bool:
         return self.expires_ms is not None and now_ms > self.expires_ms
@@ -117,47 +136,46 @@ class TicketView:
         from recent handling times; a finished ticket's complaints are answered (complaints are
         never in the stream) and its feedback window closes. Such a view is reloaded every
         ``REFRESH_S`` on a heartbeat."""
-        status = self.message["ticket"]["status"]
-        return status == "waiting" or status in FINISHED
+        status = self.message.ticket.status
+        return status == TicketStatus.WAITING or status in FINISHED
 
 
-def gone(ticket: Json) -> ApiError:
-    return ApiError(
-        410, "gone", f"The page of ticket {ticket['number']} has expired", state=ticket["status"]
-    )
+def gone(ticket: Ticket) -> ApiError:
+    return ApiError(410, "gone", f"The page of ticket {ticket.number} has expired", state=ticket.status.value)
 
 
 async def read_view(store: QueueStore, settings: PhoneSettings, ticket_id: str) -> TicketView:
     """The ticket's view in one script call; 404 for an unknown ticket (expired or not: see ``current_view``)."""
-    result, _ = await store.run_script("phone_view", NOBODY, ticket_id, *follow_up.STORED_FIELDS)
-    if "error" in result:
+    result = await store.run_ticket_script(
+        PhoneViewReply, "phone_view", NOBODY, ticket_id, *follow_up.STORED_FIELDS, context={"what": "Ticket"}
+    )
+    if result.ticket is None:
         raise not_found("Ticket")
-    ticket = store.with_position(result["ticket"], result["position"])
-    ended = int(result["ended_ms"]) if result.get("ended_ms") is not None else None
-    filed: list[Json] = result.get("filed") or []  # an empty Lua table arrives as {}
-    expires_ms = follow_up.page_expires_ms(ended, filed, settings)
-    complaints = int(result.get("complaints") or 0)
-    body: Json = {
-        "ticket": ticket,
-        "feedback": {
-            "rating": result.get("rating"),
-            "complaints": complaints,
-            "complaints_left": max(0, COMPLAINTS_PER_TICKET - complaints),
-            "accepting": follow_up.accepting(ended, now_ms(store), settings),
-            "filed": follow_up.holder_complaints(filed, settings, lambda ms: _iso(store, ms) or ""),
-        },
-        "expires_at": _iso(store, expires_ms),
-        "emergency": result.get("emergency"),
-    }
-    version = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
-    return TicketView({"type": "ticket", "version": version, **body}, ticket["service"], expires_ms)
+    ticket = store.with_position(result.ticket, result.position)
+    filed = result.filed if isinstance(result.filed, list) else []  # an empty Lua table arrives as {}
+    expires_ms = follow_up.page_expires_ms(result.ended_ms, filed, settings)
+    feedback = Feedback(
+        rating=result.rating,
+        complaints=result.complaints,
+        complaints_left=max(0, COMPLAINTS_PER_TICKET - result.complaints),
+        accepting=follow_up.accepting(result.ended_ms, now_ms(store), settings),
+        filed=msgspec.convert(
+            follow_up.holder_complaints(filed, settings, lambda ms: _iso(store, ms) or ""), list[FiledComplaint]
+        ),
+    )
+    expires_at = _iso(store, expires_ms)
+    unversioned = TicketMessage(
+        version="", ticket=ticket, feedback=feedback, expires_at=expires_at, emergency=result.emergency
+    )
+    version = hashlib.sha256(msgspec.json.encode(unversioned)).hexdigest()[:16]
+    return TicketView(msgspec.structs.replace(unversioned, version=version), ticket.service, expires_ms)
 
 
 async def current_view(store: QueueStore, settings: PhoneSettings, ticket_id: str) -> TicketView:
     """The view of a ticket whose page still works: 404 unknown, 410 expired."""
     view = await read_view(store, settings, ticket_id)
     if view.expired(now_ms(store)):
-        raise gone(view.message["ticket"])
+        raise gone(view.message.ticket)
     return view
 
 
@@ -266,7 +284,6 @@ class PhoneConnection:
             self.view = view
 
 
-
 async def ticket_socket(websocket: WebSocket) -> None:
     ctx: Context = websocket.app.state.nextup
     fanout = ctx.fanout
@@ -278,7 +295,7 @@ async def ticket_socket(websocket: WebSocket) -> None:
         await websocket.close(CloseCode.FORBIDDEN, "Origin does not match Host")
         return
     store = ctx.store
-    if not _TICKET_ID.match(ticket_id) or not fanout.serves(store.branch.id):
+    if not TICKET_ID.match(ticket_id) or not fanout.serves(store.branch.id):
         await websocket.close(CloseCode.NOT_FOUND, "no such ticket")
         return
     # Subscribe before reading the view, so no event after the read is missed.
@@ -349,6 +366,7 @@ async def _wait_for_change(request: Request, subscription: Subscription, view: T
 
 # ---- The page ----------------------------------------------------------------------------------------
 
+
 def error_page(request: Request, status: int, headers: Mapping[str, str] | None = None) -> Response:
     """A plain sentence for a page that cannot be shown: in the phone's language, then the other."""
     key = {404: "error.not_found", 410: "error.gone", 429: "error.rate_limited"}.get(status, "error.failed")
@@ -368,15 +386,15 @@ def error_page(request: Request, status: int, headers: Mapping[str, str] | None 
 def page_config(store: QueueStore, settings: PhoneSettings, view: TicketView, lang: str) -> Json:
     """What the page's script needs, embedded as JSON (the Content-Security-Policy forbids inline code)."""
     branch = store.branch
-    ticket_id = view.message["ticket"]["id"]
+    ticket_id = str(view.message.ticket.id)
     base = f"/api/branches/{branch.id}/tickets/{ticket_id}"
     return {
         "lang": lang,
         "ticket_id": ticket_id,
-        "branch": {"id": branch.id, "name_zh": branch.name_zh, "name_en": branch.name_en},
+        "branch": msgspec.to_builtins(BranchNames.of(branch)),
         "services": {s.id: {"name_zh": s.name_zh, "name_en": s.name_en} for s in branch.services.values()},
         "counters": {c.id: {"name_zh": c.name_zh, "name_en": c.name_en} for c in branch.counters.values()},
-        "first": view.message,
+        "first": msgspec.to_builtins(view.message),
         "socket": f"/ws/tickets/{ticket_id}",
         "updates": f"{base}/updates",
         "cancel": f"{base}/cancel",
@@ -399,14 +417,14 @@ async def ticket_page(request: Request) -> Response:
     store = ctx.store
     settings = phone_settings(request.app)
     ticket_id: str = request.path_params["ticket"]
-    if not _TICKET_ID.match(ticket_id):
+    if not TICKET_ID.match(ticket_id):
         return error_page(request, 404)
     try:
         view = await current_view(store, settings, ticket_id)
     except ApiError as exc:
         return error_page(request, exc.status)
     lang = page_language(request)
-    ticket = view.message["ticket"]
+    ticket = msgspec.to_builtins(view.message.ticket)
     service = store.branch.services.get(ticket["service"])
     response = templates.TemplateResponse(
         request,

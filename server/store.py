@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from functools import cache
+from typing import Any, Protocol, TypeVar
 
+import msgspec
 from redis.asyncio import Redis
 
 from server import keys, rules
@@ -19,9 +20,12 @@ from server.clock import Clock
 from server.config import Branch
 from server.errors import ApiError, invalid_field, not_found
 from server.script_batcher import ScriptBatcher
+from server.shapes.branch import CounterState, Emergency, Notice, RecentCall, ServiceState, State
+from server.shapes.tickets import CounterHolder, CounterStatusResult, Ticket
 from server.web.i18n import translate
 
 Json = dict[str, Any]
+_JSON = msgspec.json.Decoder(Json)
 
 _MESSAGES: dict[str, str] = {
     "counter_taken": "Counter {counter} is taken by {holder}",
@@ -74,6 +78,62 @@ def new_ticket_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+class Position(msgspec.Struct):
+    """Where a waiting ticket stands (``lua/common.lua`` ``position``)."""
+
+    same_class_ahead: int
+    other_class_waiting: int
+    open_counters: int
+
+
+class TicketReply(msgspec.Struct):
+    """What a ticket script answers: the ticket and, for a waiting one, its place; or a refusal
+    (``error``, with fields of its own that ``QueueStore`` reads from the reply as JSON)."""
+
+    ticket: Ticket | None = None
+    position: Position | None = None
+    error: str | None = None
+    #: call-next: nothing waits.
+    empty: bool = False
+
+
+R = TypeVar("R", bound=TicketReply)
+
+
+@cache
+def _decoder(shape: type[R]) -> msgspec.json.Decoder[R]:
+    return msgspec.json.Decoder(shape)
+
+
+class _ServiceCount(msgspec.Struct):
+    id: str
+    waiting: int
+    priority_waiting: int
+
+
+class _CounterNow(msgspec.Struct):
+    id: str
+    status: rules.CounterStatus
+    reason: str | None
+    staff: str | None
+    holder: str | None
+    current: Ticket | None
+
+
+class _BranchNow(msgspec.Struct):
+    """``lua/branch_state.lua``'s reply; cjson writes an empty list as ``{}``."""
+
+    services: list[_ServiceCount] | dict[str, Any]
+    counters: list[_CounterNow] | dict[str, Any]
+    recent_calls: list[RecentCall] | dict[str, Any]
+    seq: str | None
+    notice: Notice | None
+    emergency: Emergency | None = None
+
+
+_BRANCH_NOW = msgspec.json.Decoder(_BranchNow)
+
+
 class WaitModel(Protocol):
     """What tells a waiting ticket its wait (``server.metrics.estimate.WaitEstimator``)."""
 
@@ -92,11 +152,8 @@ class QueueStore:
         self.wait_model: WaitModel | None = None
         self.prefix = keys.branch_prefix(branch.id)
 
-    async def run_script(
-        self, script: str, actor: Actor, *args: str | int | float, now: datetime | None = None
-    ) -> tuple[Json, datetime]:
-        """Run ``script`` at ``now`` (default: the clock's now) with the common head of arguments."""
-        now = now or self.clock.now()
+    async def _call(self, script: str, actor: Actor, args: tuple[str | int | float, ...], now: datetime) -> str:
+        """Run ``script`` at ``now`` with the common head of arguments; its reply, as JSON text."""
         local = now.astimezone(self.branch.zone)
         head = (
             int(now.timestamp() * 1000),
@@ -107,9 +164,30 @@ class QueueStore:
             actor.role,
             actor.source,
         )
-        raw = await self.scripts.run(script, [self.prefix], [*head, *args])
-        result: Json = json.loads(raw)
-        return result, now
+        return await self.scripts.run(script, [self.prefix], [*head, *args])
+
+    async def run_script(
+        self, script: str, actor: Actor, *args: str | int | float, now: datetime | None = None
+    ) -> tuple[Json, datetime]:
+        """Run ``script`` at ``now`` (default: the clock's now); its reply as a JSON object."""
+        now = now or self.clock.now()
+        return _JSON.decode(await self._call(script, actor, args, now)), now
+
+    async def run_ticket_script(
+        self, reply: type[R], script: str, actor: Actor, *args: str | int | float, now: datetime | None = None,
+        context: dict[str, str] | None = None,
+    ) -> R:  # fmt: skip
+        """Run a script that answers a ticket, decoded as ``reply``; its refusal raised as ``ApiError``
+        (``context`` fills in the refusal's message), except ``id_collision``, which callers retry."""
+        raw = await self._call(script, actor, args, now or self.clock.now())
+        result: R = _decoder(reply).decode(raw)
+        if result.error is not None and result.error != "id_collision":
+            raise self._refusal(_JSON.decode(raw), **(context or {}))
+        return result
+
+    async def _ticket(self, script: str, actor: Actor, *args: str | int | float, **context: str) -> Ticket:
+        reply = await self.run_ticket_script(TicketReply, script, actor, *args, context=context)
+        return self.with_position(_called(reply), reply.position)
 
     def _refusal(self, result: Json, **context: str) -> ApiError:
         code = result.pop("error")
@@ -139,22 +217,18 @@ class QueueStore:
         """The refusal of a ticket of a service whose daily cap is reached (as ``issue_ticket`` gives it)."""
         return self._refusal({"error": "daily_cap_reached", "cap": cap}, service=service_id)
 
-    def with_position(self, ticket: Json, position: Json | None) -> Json:
-        """The ticket plus ``ahead`` and ``estimated_wait_s`` (both null unless it is waiting; the wait
+    def with_position(self, ticket: Ticket, position: Position | None) -> Ticket:
+        """The ticket with ``ahead`` and ``estimated_wait_s`` (both null unless it is waiting; the wait
         null too while no open counter serves its service)."""
-        if ticket["status"] != rules.TicketStatus.WAITING or position is None:
-            return {**ticket, "ahead": None, "estimated_wait_s": None}
+        if ticket.status != rules.TicketStatus.WAITING or position is None:
+            return ticket
         ahead = rules.tickets_ahead(
-            ticket["priority"],
-            position["same_class_ahead"],
-            position["other_class_waiting"],
-            self.branch.priority_cap,
+            ticket.priority, position.same_class_ahead, position.other_class_waiting, self.branch.priority_cap
         )
         estimate = self.wait_s(
-            ticket["service"], bool(ticket["priority"]), int(position["same_class_ahead"]), ahead,
-            int(position["open_counters"]), ticket["id"],
-        )  # fmt: skip
-        return {**ticket, "ahead": ahead, "estimated_wait_s": estimate}
+            ticket.service, ticket.priority, position.same_class_ahead, ahead, position.open_counters, str(ticket.id)
+        )
+        return msgspec.structs.replace(ticket, ahead=ahead, estimated_wait_s=estimate)
 
     def wait_s(
         self, service: str, priority: bool, same_class_ahead: int, ahead: int, serving: int, ticket_id: str = ""
@@ -179,7 +253,7 @@ class QueueStore:
 
     async def issue_ticket(
         self, service_id: str, priority: bool, actor: Actor, idempotency_key: str = "", limit: IssueLimit | None = None
-    ) -> Json:
+    ) -> Ticket:
         """Issue a ticket; ``limit`` is checked and counted in the same script run (429 ``rate_limited``)."""
         service = self.branch.services[service_id]
         now = self.clock.now()
@@ -188,7 +262,8 @@ class QueueStore:
             raise ApiError(409, refusal.code, refusal.message, message_zh=refusal.message_zh, state=refusal.state)
         day = rules.business_day(self.branch, now).isoformat()
         for _ in range(3):
-            result, _ = await self.run_script(
+            reply = await self.run_ticket_script(
+                TicketReply,
                 "issue_ticket",
                 actor,
                 new_ticket_id(),
@@ -204,125 +279,92 @@ class QueueStore:
                 limit.per_window if limit else 0,
                 limit.window_s * 1000 if limit else 0,
                 now=now,
+                context={"service": service_id},
             )
-            if result.get("error") != "id_collision":
-                break
-        if "error" in result:
-            raise self._refusal(result, service=service_id)
-        return self.with_position(result["ticket"], result["position"])
+            if reply.error is None:
+                return self.with_position(_called(reply), reply.position)
+        raise ApiError(503, "unavailable", "Could not draw a new ticket id; try again")
 
-    async def get_ticket(self, ticket_id: str) -> Json:
-        result, _ = await self.run_script("ticket_view", NOBODY, ticket_id)
-        if "error" in result:
-            raise self._refusal(result)
-        return self.with_position(result["ticket"], result["position"])
+    async def get_ticket(self, ticket_id: str) -> Ticket:
+        return await self._ticket("ticket_view", NOBODY, ticket_id)
 
-    async def call_next(self, counter: str, actor: Actor) -> Json | None:
-        result, _ = await self.run_script(
-            "call_next",
-            actor,
-            counter,
-            self.branch.priority_cap,
-            keys.RECENT_CALLS,
-            *self.branch.counters[counter].services,
-        )
-        if "error" in result:
-            raise self._refusal(result, counter=counter)
-        if result.get("empty"):
-            return None
-        return self.with_position(result["ticket"], None)
+    async def call_next(self, counter: str, actor: Actor) -> Ticket | None:
+        services = self.branch.counters[counter].services
+        reply = await self.run_ticket_script(
+            TicketReply, "call_next", actor, counter, self.branch.priority_cap, keys.RECENT_CALLS, *services,
+            context={"counter": counter},
+        )  # fmt: skip
+        return None if reply.empty else _called(reply)
 
-    async def call_number(self, counter: str, number: str, actor: Actor) -> Json:
+    async def call_number(self, counter: str, number: str, actor: Actor) -> Ticket:
         day = rules.business_day(self.branch, self.clock.now()).isoformat()
-        result, _ = await self.run_script(
-            "call_number",
-            actor,
-            counter,
-            number,
-            day,
-            keys.RECENT_CALLS,
-            *self.branch.counters[counter].services,
-        )
-        if "error" in result:
-            raise self._refusal(result, counter=counter, what=f"Ticket {number} of today")
-        return self.with_position(result["ticket"], None)
+        services = self.branch.counters[counter].services
+        return await self._ticket(
+            "call_number", actor, counter, number, day, keys.RECENT_CALLS, *services,
+            counter=counter, what=f"Ticket {number} of today",
+        )  # fmt: skip
 
-    async def recall(self, counter: str, actor: Actor) -> Json:
-        result, _ = await self.run_script("recall", actor, counter, keys.RECENT_CALLS)
-        if "error" in result:
-            raise self._refusal(result, counter=counter)
-        return self.with_position(result["ticket"], None)
+    async def recall(self, counter: str, actor: Actor) -> Ticket:
+        return await self._ticket("recall", actor, counter, keys.RECENT_CALLS, counter=counter)
 
-    async def end_call(self, counter: str, outcome: rules.TicketStatus, actor: Actor) -> Json:
-        result, _ = await self.run_script("end_call", actor, counter, outcome.value)
-        if "error" in result:
-            raise self._refusal(result, counter=counter)
-        return self.with_position(result["ticket"], None)
+    async def end_call(self, counter: str, outcome: rules.TicketStatus, actor: Actor) -> Ticket:
+        return await self._ticket("end_call", actor, counter, outcome.value, counter=counter)
 
-    async def transfer(self, actor: Actor, to_service: str, *, counter: str = "", ticket_id: str = "") -> Json:
+    async def transfer(self, actor: Actor, to_service: str, *, counter: str = "", ticket_id: str = "") -> Ticket:
         mode, subject = ("counter", counter) if counter else ("ticket", ticket_id)
-        result, _ = await self.run_script(
-            "transfer", actor, mode, subject, to_service
-        )
-        if "error" in result:
-            raise self._refusal(result, counter=counter)
-        return self.with_position(result["ticket"], result["position"])
+        return await self._ticket("transfer", actor, mode, subject, to_service, counter=counter)
 
-    async def cancel(self, ticket_id: str) -> Json:
-        result, _ = await self.run_script("cancel", Actor("holder"), ticket_id)
-        if "error" in result:
-            raise self._refusal(result)
-        return self.with_position(result["ticket"], None)
+    async def cancel(self, ticket_id: str) -> Ticket:
+        return await self._ticket("cancel", Actor("holder"), ticket_id)
 
-    async def reactivate(self, counter: str, number: str, actor: Actor) -> Json:
+    async def reactivate(self, counter: str, number: str, actor: Actor) -> Ticket:
         now = self.clock.now()
         day = rules.business_day(self.branch, now).isoformat()
-        result, _ = await self.run_script(
-            "reactivate",
-            actor,
-            counter,
-            number,
-            day,
-            self.branch.no_show_window_min * 60_000,
-            self.branch.no_show_places_back,
-        )
-        if "error" in result:
-            raise self._refusal(result, counter=counter, what=f"Ticket {number} of today")
-        return self.with_position(result["ticket"], result["position"])
+        return await self._ticket(
+            "reactivate", actor, counter, number, day, self.branch.no_show_window_min * 60_000,
+            self.branch.no_show_places_back, counter=counter, what=f"Ticket {number} of today",
+        )  # fmt: skip
 
-    async def set_counter_status(self, counter: str, action: str, actor: Actor, reason: str = "") -> Json:
+    async def set_counter_status(
+        self, counter: str, action: str, actor: Actor, reason: str = ""
+    ) -> CounterStatusResult:
         services = self.branch.counters[counter].services
         result, _ = await self.run_script("counter_status", actor, counter, action, reason, *services)
         if "error" in result:
             raise self._refusal(result, counter=counter)
-        result.pop("seq", None)
-        return result
+        return CounterStatusResult(result["counter"], result["status"], result["reason"])
 
-    async def take_counter(self, counter: str, action: str, actor: Actor) -> Json:
+    async def take_counter(self, counter: str, action: str, actor: Actor) -> CounterHolder:
         """Take a counter for ``actor`` (one member of staff at a time) or release it."""
         result, _ = await self.run_script("take_counter", actor, counter, action)
         if "error" in result:
             raise self._refusal(result, counter=counter)
-        result.pop("seq", None)
-        return result
+        return CounterHolder(result["counter"], result["holder"], result["status"])
 
-    async def state(self) -> Json:
-        services = list(self.branch.services)
-        result, _ = await self.run_script(
-            "branch_state", NOBODY, len(services), *services, *self.branch.counters
-        )
-        for entry in result["services"]:
-            service = self.branch.services[entry["id"]]
-            entry.update(name_zh=service.name_zh, name_en=service.name_en, prefix=service.prefix)
-        for entry in result["counters"]:
-            counter = self.branch.counters[entry["id"]]
-            entry.update(name_zh=counter.name_zh, name_en=counter.name_en, services=list(counter.services))
-            if entry["current"]:
-                entry["current"] = self.with_position(entry["current"], None)
-        if not result["recent_calls"]:
-            result["recent_calls"] = []  # cjson writes an empty Lua table as {}
-        result["branch"] = self.branch.id
-        return result
+    async def state(self) -> State:
+        branch = self.branch
+        services = list(branch.services)
+        raw = await self._call("branch_state", NOBODY, (len(services), *services, *branch.counters), self.clock.now())
+        now = _BRANCH_NOW.decode(raw)
+        counts = now.services if isinstance(now.services, list) else []
+        counters = now.counters if isinstance(now.counters, list) else []
+        return State(
+            branch=branch.id,
+            seq=now.seq,
+            services=[
+                ServiceState(id=c.id, prefix=s.prefix, name_zh=s.name_zh, name_en=s.name_en, waiting=c.waiting,
+                             priority_waiting=c.priority_waiting)
+                for c in counts if (s := branch.services.get(c.id)) is not None
+            ],
+            counters=[
+                CounterState(id=c.id, name_zh=k.name_zh, name_en=k.name_en, services=list(k.services),
+                             status=c.status, reason=c.reason, staff=c.staff, holder=c.holder, current=c.current)
+                for c in counters if (k := branch.counters.get(c.id)) is not None
+            ],
+            recent_calls=now.recent_calls if isinstance(now.recent_calls, list) else [],
+            notice=now.notice,
+            emergency=now.emergency,
+        )  # fmt: skip
 
     async def initialise_counters(self) -> None:
         """Give counters seen for the first time their initial status; recount open counters."""
@@ -330,3 +372,9 @@ class QueueStore:
         for counter in self.branch.counters.values():
             triples += [counter.id, counter.initial_status, ",".join(counter.services)]
         await self.run_script("sync_counters", NOBODY, *triples)
+
+
+def _called(reply: TicketReply) -> Ticket:
+    if reply.ticket is None:
+        raise ApiError(500, "internal", "The queue script answered without a ticket")
+    return reply.ticket

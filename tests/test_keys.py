@@ -168,19 +168,19 @@ async def test_ticket_transitions_enforced_are_those_of_rules_py(
     ticket = await store.issue_ticket("A", False, Actor("kiosk1", "kiosk"))
     now_ms = int(store.clock.now().timestamp() * 1000)
     await store.redis.hset(
-        keys.ticket(store.branch.id, ticket["id"]),
+        keys.ticket(store.branch.id, ticket.id),
         mapping={"status": status.value, "counter": "1", "no_show_ms": now_ms},
     )
     if action in ("recall", "finish", "no_show"):
-        await store.redis.hset(keys.counter(store.branch.id, "1"), "current", ticket["id"])
-    number = ticket["number"]
+        await store.redis.hset(keys.counter(store.branch.id, "1"), "current", ticket.id)
+    number = ticket.number
     attempt = {
         "call": lambda: store.call_number("1", number, ADMIN),
         "recall": lambda: store.recall("1", ADMIN),
         "finish": lambda: store.end_call("1", TicketStatus.SERVED, ADMIN),
         "no_show": lambda: store.end_call("1", TicketStatus.NO_SHOW, ADMIN),
-        "transfer": lambda: store.transfer(ADMIN, "B", ticket_id=ticket["id"]),
-        "cancel": lambda: store.cancel(ticket["id"]),
+        "transfer": lambda: store.transfer(ADMIN, "B", ticket_id=ticket.id),
+        "cancel": lambda: store.cancel(ticket.id),
         "reactivate": lambda: store.reactivate("1", number, ADMIN),
     }[action]
     expect(await refusal(attempt()), status in rules.TICKET_TRANSITIONS[action], status)

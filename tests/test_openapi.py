@@ -27,9 +27,9 @@ from server.api import COUNTER_ACTIONS
 from server.app import create_app
 from server.config import demo_branch
 from server.openapi import document
-from server.openapi.parts import SPACE
 from server.openapi.paths import COUNTER_ACTION_DOCS
 from server.settings import Settings
+from server.shapes.fields import SPACE
 from tests.conftest import Api
 from tests.servers import ServerProcess
 

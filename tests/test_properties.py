@@ -175,10 +175,10 @@ class QueueMachine(RuleBasedStateMachine):
     def issue(self, service: str, priority: bool) -> None:
         self.clock.set(self.clock.now() + timedelta(seconds=7))
         ticket = self.run(self.store.issue_ticket(service, priority, KIOSK))
-        expected = self.model.issue(ticket["id"], service, priority)
-        assert ticket["number"] == expected.number
-        assert ticket["status"] == "waiting"
-        assert ticket["ahead"] == self.model.ahead(expected)
+        expected = self.model.issue(ticket.id, service, priority)
+        assert ticket.number == expected.number
+        assert ticket.status == "waiting"
+        assert ticket.ahead == self.model.ahead(expected)
 
     @rule(counter=st.sampled_from(sorted(COUNTERS)))
     def call_next(self, counter: str) -> None:
@@ -188,7 +188,7 @@ class QueueMachine(RuleBasedStateMachine):
         if refusal:
             return
         expected = self.model.next_for(counter)
-        assert (ticket and ticket["id"]) == expected
+        assert (ticket and ticket.id) == expected
         if expected:
             self.model.call(counter, expected)
 
@@ -217,7 +217,7 @@ class QueueMachine(RuleBasedStateMachine):
             refusal = "not_served_here"
         assert code == refusal
         if refusal is None:
-            assert result["id"] == ticket.id
+            assert result.id == ticket.id
             self.model.counters[counter].picks.append((ticket.priority, False, False))
             self.model.call(counter, ticket.id)
 
@@ -229,7 +229,7 @@ class QueueMachine(RuleBasedStateMachine):
             assert code == "no_current_ticket"
             return
         self.model.tickets[current].calls += 1
-        assert result["calls"] == self.model.tickets[current].calls
+        assert result.calls == self.model.tickets[current].calls
 
     @rule(counter=st.sampled_from(sorted(COUNTERS)), outcome=OUTCOMES)
     def end_call(self, counter: str, outcome: TicketStatus) -> None:
@@ -238,7 +238,7 @@ class QueueMachine(RuleBasedStateMachine):
         if current is None:
             assert code == "no_current_ticket"
             return
-        assert result["id"] == current and result["status"] == outcome.value
+        assert result.id == current and result.status == outcome.value
         self.model.tickets[current].status = outcome
         self.model.counters[counter].current = None
 
@@ -253,10 +253,10 @@ class QueueMachine(RuleBasedStateMachine):
         if ticket.service == to:
             assert code == "invalid_field"
             return
-        assert code is None and result["number"] == ticket.number and result["service"] == to
+        assert code is None and result.number == ticket.number and result.service == to
         ticket.status, ticket.service, ticket.counter = TicketStatus.WAITING, to, None
         self.model.counters[counter].current = None
-        assert result["ahead"] == self.model.ahead(ticket)
+        assert result.ahead == self.model.ahead(ticket)
 
     @rule(pick=st.integers(0, 200), action=st.sampled_from(["cancel", "transfer"]), to=st.sampled_from(SERVICES))
     def act_on_ticket(self, pick: int, action: str, to: str) -> None:
@@ -268,7 +268,7 @@ class QueueMachine(RuleBasedStateMachine):
             if ticket.status != TicketStatus.WAITING:
                 assert code == "invalid_state"
                 return
-            assert result["status"] == "cancelled"
+            assert result.status == "cancelled"
             ticket.status = TicketStatus.CANCELLED
             return
         result, code = self.attempt(self.store.transfer(STAFF, to, ticket_id=ticket.id))
@@ -282,7 +282,7 @@ class QueueMachine(RuleBasedStateMachine):
         if ticket.status == TicketStatus.CALLED and ticket.counter:
             self.model.counters[ticket.counter].current = None
         ticket.status, ticket.service, ticket.counter = TicketStatus.WAITING, to, None
-        assert result["ahead"] == self.model.ahead(ticket)
+        assert result.ahead == self.model.ahead(ticket)
 
     @rule(pick=st.integers(0, 200))
     def reactivate(self, pick: int) -> None:
@@ -295,7 +295,7 @@ class QueueMachine(RuleBasedStateMachine):
             return
         assert code is None
         self.model.reactivate(ticket)
-        assert result["ahead"] == self.model.ahead(ticket)
+        assert result.ahead == self.model.ahead(ticket)
 
     @rule(counter=st.sampled_from(sorted(COUNTERS)), action=st.sampled_from(["open", "pause", "close"]))
     def counter_status(self, counter: str, action: str) -> None:
@@ -309,7 +309,7 @@ class QueueMachine(RuleBasedStateMachine):
             assert code == "counter_busy"
             return
         assert code is None
-        c.status = result["status"]
+        c.status = result.status
         assert c.status == {"open": "open", "pause": "paused", "close": "closed"}[action]
 
     @invariant()
@@ -317,13 +317,13 @@ class QueueMachine(RuleBasedStateMachine):
         if not hasattr(self, "model"):
             return
         state = self.run(self.store.state())
-        for entry in state["services"]:
-            expected = len(self.model.queue(entry["id"], False)) + len(self.model.queue(entry["id"], True))
-            assert entry["waiting"] == expected
-        for entry in state["counters"]:
-            model = self.model.counters[entry["id"]]
-            assert entry["status"] == model.status
-            assert (entry["current"] and entry["current"]["id"]) == model.current
+        for entry in state.services:
+            expected = len(self.model.queue(entry.id, False)) + len(self.model.queue(entry.id, True))
+            assert entry.waiting == expected
+        for entry in state.counters:
+            model = self.model.counters[entry.id]
+            assert entry.status == model.status
+            assert (entry.current and entry.current.id) == model.current
 
     @invariant()
     def one_counter_per_called_ticket(self) -> None:

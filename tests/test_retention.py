@@ -44,14 +44,14 @@ def move(store: QueueStore, days: float) -> None:
 async def served_ticket(store: QueueStore, service: str = "A", counter: str = "1") -> str:
     ticket = await store.issue_ticket(service, False, KIOSK)
     called = await store.call_next(counter, STAFF)
-    assert called is not None and called["id"] == ticket["id"]
+    assert called is not None and called.id == ticket.id
     await store.end_call(counter, TicketStatus.SERVED, STAFF)
-    return str(ticket["id"])
+    return str(ticket.id)
 
 
 async def test_ended_tickets_go_after_the_retention_and_recent_ones_stay(store: QueueStore) -> None:
     old = [await served_ticket(store) for _ in range(3)]
-    waiting = (await store.issue_ticket("A", False, KIOSK))["id"]  # still in line weeks later
+    waiting = (await store.issue_ticket("A", False, KIOSK)).id  # still in line weeks later
     move(store, 40)
     recent = await served_ticket(store, "B", "2")  # counter 2 serves B only: the A ticket waits on
     redis = store.redis
@@ -64,7 +64,7 @@ async def test_ended_tickets_go_after_the_retention_and_recent_ones_stay(store: 
     # The old day's number table keeps only the ticket still waiting (reactivate and call look it up).
     assert list((await redis.hgetall(keys.numbers("hall", "2026-03-02"))).values()) == [waiting]
     # The waiting ticket is still served as usual.
-    assert (await store.get_ticket(str(waiting)))["status"] == "waiting"
+    assert (await store.get_ticket(str(waiting))).status == "waiting"
     # Running again removes nothing more: safe from several processes.
     assert await prune_tickets(store, days=30) == 0
 

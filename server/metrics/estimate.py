@@ -451,19 +451,19 @@ class WaitEstimator:
                 samples.append(Sample.from_json(text))
         tallies = {name: int(value) for name, value in zip(fields, tally_values, strict=True) if value}
         readings = BranchReadings(int(now.timestamp() * 1000), {}, queues, samples, tallies)
-        for counter in state["counters"]:
-            readings.statuses[counter["id"]] = counter["status"]
-            current = counter.get("current")
-            if counter["status"] != "open" or not current:
+        for counter in state.counters:
+            readings.statuses[counter.id] = counter.status
+            current = counter.current
+            if counter.status != "open" or current is None:
                 continue
-            started = iso_ms(current["last_called_at"] or current["called_at"])
-            known = metric_counters.get(counter["id"])
+            started = iso_ms(str(current.last_called_at or current.called_at))
+            known = metric_counters.get(counter.id)
             if known:
                 # The metrics time a handling from the call at this counter, not from a recall.
                 tracked = CounterState.from_json(known)
-                if tracked.ticket == current["id"] and tracked.busy_since is not None:
+                if tracked.ticket == current.id and tracked.busy_since is not None:
                     started = tracked.busy_since
-            readings.current[counter["id"]] = (current["service"], started)
+            readings.current[counter.id] = (current.service, started)
         return readings
 
     async def refresh(self) -> Forecast:

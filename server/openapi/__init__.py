@@ -1,12 +1,14 @@
 """The OpenAPI 3.1 description of the HTTP API, served at ``/api/openapi.json``.
 
-Each schema states what ``server/api.py`` and ``server/http.py`` check, no more and no less, so that
-a fuzzer reading it (schemathesis) gets 2xx for what the schema allows and 4xx for the rest.
+Its schemas are generated (``components``) from the shapes that check requests and write replies
+(``server.shapes``), so what it states is what the server checks and sends, and a fuzzer reading
+it (schemathesis) gets 2xx for what the schema allows and 4xx for the rest.
 ``tests/test_openapi.py`` holds it to the app's routes and to real responses;
 ``tests/test_bad_input.py`` holds it to every refusal. docs/api.md is the human version.
 
-The parts: ``parts`` (patterns, limits, schema helpers, errors, operations), ``schemas`` and
-``paths`` (queue and administration), ``phone`` (the phone page's endpoints).
+The parts: ``components`` (the schemas), ``parts`` (error responses, operations), ``paths``
+(the queue, logging in, accounts, pairing), ``admin`` (the session, account changes, configuration,
+notices, audit, devices) and ``phone`` (the phone page's endpoints).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from importlib import metadata
 from typing import Any
 
 from server.config import Branch
+from server.openapi.components import schemas
 from server.openapi.parts import MAX_BODY_BYTES, error_responses
 from server.openapi.paths import paths
-from server.openapi.schemas import schemas
 
 
 def document(branch: Branch | None = None) -> dict[str, Any]:

@@ -1,66 +1,25 @@
-"""What every part of the OpenAPI document is built with: text patterns, limits, schema helpers,
-error responses and operations."""
+"""What the paths of the OpenAPI document are built with: error responses and operations.
+
+Schemas are not written here: ``ref`` points at the component generated from a shape of
+``server.shapes`` (``server.openapi.components``).
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+import msgspec
+
 from server.auth import Role
+from server.openapi.components import ref
+from server.shapes.errors import Error
 
 Schema = dict[str, Any]
 
-#: Every character Python's ``str.strip()`` removes. Text fields are stripped before they are
-#: checked, so a pattern must let these surround a value; ``\s`` would not do, as regex engines
-#: disagree with Python (and each other) on which characters it covers.
-SPACE = r"[\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-NOT_SPACE = "[^" + SPACE[1:]
-#: The shape of a ticket id (the server answers 404 for any other path segment).
-TICKET_ID = r"^[A-Za-z0-9_-]{1,64}$"
-#: The shape of a service or counter id in the configuration.
-CONFIG_ID = r"^[A-Za-z0-9_-]{1,32}$"
-#: Limits of the request fields, as ``server/api.py`` applies them.
-MAX_SERVICE = 32
-MAX_NUMBER = 8
-MAX_REASON = 200
-MAX_USERNAME = 64
-MAX_PASSWORD = 1024
-MAX_ROLE = 16
-MAX_BRANCH = 32
-MIN_PASSWORD = 8
+#: The largest request body, in bytes (``Settings.max_body_bytes``).
 MAX_BODY_BYTES = 16 * 1024
 
 _JSON = "application/json"
-
-
-def ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def nullable(schema: Schema) -> Schema:
-    return {**schema, "type": [schema["type"], "null"]}
-
-
-def text(max_length: int, trimmed: str | None = None, description: str = "") -> Schema:
-    """A string the server strips and then checks: non-blank, or matching ``trimmed`` once stripped."""
-    pattern = f"^{SPACE}*(?:{trimmed}){SPACE}*$" if trimmed else NOT_SPACE
-    schema: Schema = {"type": "string", "maxLength": max_length, "pattern": pattern}
-    if description:
-        schema["description"] = description
-    return schema
-
-
-def choice(values: list[str]) -> str:
-    return "|".join(re.escape(v) for v in values)
-
-
-def obj(properties: dict[str, Schema], required: list[str] | None = None, **extra: Any) -> Schema:
-    return {
-        "type": "object",
-        "required": list(properties) if required is None else required,
-        "properties": properties,
-        **extra,
-    }
 
 
 def error_schema(code: Schema, *, required: list[str] | None = None) -> Schema:
@@ -68,7 +27,7 @@ def error_schema(code: Schema, *, required: list[str] | None = None) -> Schema:
     body: Schema = {"properties": {"code": code}}
     if required:
         body["required"] = required
-    return {"allOf": [ref("Error"), {"properties": {"error": body}}]}
+    return {"allOf": [ref(Error), {"properties": {"error": body}}]}
 
 
 #: 409 codes that name the state which refused the request; the rest name what applies to them.
@@ -101,9 +60,7 @@ def error_responses() -> dict[str, Schema]:
             "No such branch, counter, counter action, ticket or ticket number.",
             error_schema({"const": "not_found"}),
         ),
-        "TooLarge": response(
-            f"The body is larger than {MAX_BODY_BYTES} bytes.", error_schema({"const": "too_large"})
-        ),
+        "TooLarge": response(f"The body is larger than {MAX_BODY_BYTES} bytes.", error_schema({"const": "too_large"})),
         "InvalidField": response(
             "A field is missing, of the wrong type, too long or not one of the allowed values.",
             error_schema({"const": "invalid_field"}, required=["field"]),
@@ -150,7 +107,7 @@ def operation(
     errors: list[int],
     *,
     roles: list[Role] | None = None,
-    body: str | None = None,
+    body: type[msgspec.Struct] | None = None,
     body_required: bool = True,
     conflicts: Schema | None = None,
     description: str = "",
@@ -178,12 +135,9 @@ def operation(
     return result
 
 
-def returns(status: int, schema: str, description: str) -> dict[str, Schema]:
+def returns(status: int, schema: type[msgspec.Struct], description: str) -> dict[str, Schema]:
     return {str(status): {"description": description, "content": {_JSON: {"schema": ref(schema)}}}}
 
 
 def path_parameter(name: str, schema: Schema, description: str) -> Schema:
     return {"name": name, "in": "path", "required": True, "schema": schema, "description": description}
-
-
-#: Counter actions: (summary, request body or None, 409 codes, extra description).

@@ -24,8 +24,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.context import context
-from server.feedback import COMPLAINT_TRANSITIONS, ComplaintState
-from server.phone import COMPLAINT_MAX
+from server.feedback import COMPLAINT_TRANSITIONS
+from server.shapes.feedback import COMPLAINT_MAX, ComplaintState
 from server.web.i18n import page_language
 from server.web.pages import manager_identity, page_config, render
 

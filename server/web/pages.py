@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -18,6 +19,7 @@ from server.auth import Identity, Role
 from server.context import Context, context
 from server.errors import ApiError
 from server.http import http_exception_handler
+from server.shapes.branch import BranchPlace
 from server.web.i18n import LANG_COOKIE, page_language, texts_for, translate
 from server.web.templating import templates
 
@@ -127,7 +129,7 @@ def page_config(request: Request, identity: Identity, lang: str, *text_prefixes:
     branch = ctx.store.branch
     return {
         "lang": lang,
-        "branch": {"id": branch.id, "name_zh": branch.name_zh, "name_en": branch.name_en, "timezone": branch.timezone},
+        "branch": msgspec.to_builtins(BranchPlace.of(branch)),
         "user": {"username": identity.username, "role": identity.role.value},
         "csrf_token": ctx.signer.csrf_token(identity),
         "socket": f"/ws/branches/{branch.id}/staff",

@@ -6,8 +6,13 @@ import json
 import re
 from importlib import resources
 
+from msgspec.structs import replace
+
 from server import events
 from server.events import EventType
+from server.rules import CounterStatus, TicketStatus
+from server.shapes.branch import CounterState, RecentCall, State
+from server.shapes.tickets import Ticket
 
 
 def test_a_stream_entry_becomes_type_seq_and_its_data() -> None:
@@ -28,14 +33,19 @@ def test_public_messages_and_states_have_no_ticket_ids() -> None:
     """Ticket ids are removed from events, counters' current tickets and the last calls."""
     message = {"type": "ticket_called", "seq": "1-0", "ticket": {"id": "k", "number": "A001"}}
     assert events.public_message(message)["ticket"] == {"number": "A001"}
-    state = {
-        "counters": [{"id": "1", "current": {"id": "k", "number": "A001"}}, {"id": "2", "current": None}],
-        "recent_calls": [{"number": "A001", "counter": "1", "ticket": "k"}],
-        "services": [],
-    }
-    public = events.public_state(state)
+    ticket = Ticket(id="k", branch="main", number="A001", service="A", status=TicketStatus.CALLED, priority=False,
+                    issued_at="t", called_at="t", last_called_at="t", finished_at=None, counter="1", calls=1,
+                    transfers=0, business_day="2026-01-01")  # fmt: skip
+    counter = CounterState(id="1", name_zh="1", name_en="1", services=["A"], status=CounterStatus.OPEN, reason=None,
+                           staff=None, holder=None, current=ticket)  # fmt: skip
+    call = RecentCall(number="A001", counter="1", service="A", at="t", ticket="k")
+    state = State(branch="main", seq=None, services=[], counters=[counter, replace(counter, id="2", current=None)],
+                  recent_calls=[call], notice=None, emergency=None)  # fmt: skip
+    public = json.loads(events.encode(state.public()))
     assert "k" not in json.dumps(public)
-    assert public["counters"][0]["current"] == {"number": "A001"}
+    assert "id" not in public["counters"][0]["current"] and public["counters"][0]["current"]["number"] == "A001"
+    assert public["recent_calls"] == [{"number": "A001", "counter": "1", "service": "A", "at": "t"}]
+    assert json.loads(events.encode(state))["counters"][0]["current"]["id"] == "k"
 
 
 def test_seqs_compare_as_stream_positions() -> None:

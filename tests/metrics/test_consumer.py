@@ -48,7 +48,7 @@ def staff(counter: str) -> Actor:
 async def busy_stretch(store: QueueStore, customers: int) -> None:
     """Open both counters, then issue, call and finish ``customers`` tickets a few minutes apart."""
     for counter in ("1", "2"):
-        if (await store.state())["counters"][int(counter) - 1]["status"] != "open":
+        if (await store.state()).counters[int(counter) - 1].status != "open":
             await store.set_counter_status(counter, "open", staff(counter))
     for n in range(customers):
         service = "A" if n % 3 else "B"
