@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import emergency
 from server.auth import Role
 from server.config import WEEKDAYS
 from server.context import context
 from server.rules import EmergencyKind
+from server.shapes.branch import MAX_EMERGENCY_TEXT
 from server.web.i18n import page_language
 from server.web.pages import manager_identity, page_config, render
 
@@ -43,7 +43,7 @@ async def admin_page(request: Request) -> Response:
     config["sections"] = [anchor for anchor, _, roles in SECTIONS if identity.role in roles]
     # The Notices tab's emergency state (static/admin_emergency.js): its kinds and the longest own words.
     config["emergency_kinds"] = [kind.value for kind in EmergencyKind]
-    config["emergency_text_max"] = emergency.MAX_TEXT
+    config["emergency_text_max"] = MAX_EMERGENCY_TEXT
     return render(
         request,
         "admin.html",
