@@ -137,8 +137,12 @@ _BRANCH_NOW = msgspec.json.Decoder(_BranchNow)
 class WaitModel(Protocol):
     """What tells a waiting ticket its wait (``server.metrics.estimate.WaitEstimator``)."""
 
-    def wait_s(self, service: str, priority: bool, same_class_ahead: int, ticket_id: str = "") -> int | None:
-        """Seconds until the ticket (or a new one, without ``ticket_id``) is called; None without a model yet."""
+    def wait_s(
+        self, service: str, priority: bool, same_class_ahead: int, ticket_id: str = "", serving: int | None = None
+    ) -> int | None:
+        """Seconds until the ticket (or a new one, without ``ticket_id``) is called; None without a model
+        yet, or when its snapshot had another number of open counters serving the service than ``serving``
+        (counted now): a counter opened, paused or closed since, and its replay would mislead."""
         ...
 
 
@@ -245,7 +249,7 @@ class QueueStore:
             return None
         estimate = None
         if self.wait_model is not None:
-            estimate = self.wait_model.wait_s(service, priority, same_class_ahead, ticket_id)
+            estimate = self.wait_model.wait_s(service, priority, same_class_ahead, ticket_id, serving)
         if estimate is None:
             config = self.branch.services.get(service)
             estimate = rules.estimated_wait_s(ahead, config.average_handling_s if config else 300, serving)

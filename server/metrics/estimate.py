@@ -474,9 +474,16 @@ class WaitEstimator:
         self.handling = handling
         return self.forecast
 
-    def wait_s(self, service: str, priority: bool, same_class_ahead: int, ticket_id: str = "") -> int | None:
-        """The estimate for a waiting ticket (or a new one, without ``ticket_id``); None before a snapshot."""
+    def wait_s(
+        self, service: str, priority: bool, same_class_ahead: int, ticket_id: str = "", serving: int | None = None
+    ) -> int | None:
+        """The estimate for a waiting ticket (or a new one, without ``ticket_id``); None before a snapshot,
+        and None while the snapshot is older than a change of the counters serving the service (its
+        open serving counters are not ``serving``, counted now): the caller's formula answers until the
+        next refresh, instead of a replay of counters since paused or closed."""
         if self.forecast is None:
+            return None
+        if serving is not None and len(self.forecast.free_at.get(service, ())) != serving:
             return None
         now = self.store.clock.now().timestamp()
         return self.forecast.wait_s(now, service, priority, same_class_ahead, ticket_id)
