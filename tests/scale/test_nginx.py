@@ -237,6 +237,11 @@ async def test_a_process_killed_mid_run_loses_nothing_and_gives_nothing_twice(fr
     screens: list[list[dict[str, Any]]] = [[], []]
     stop = asyncio.Event()
     watchers = [asyncio.create_task(follow_display(front, display_token, seen, stop)) for seen in screens]
+    # Each display has its first snapshot before the first ticket: from then on it must see every one.
+    deadline = time.monotonic() + 20
+    while not all(screens) and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)  # the displays' own tasks fill ``screens``
+    assert all(seen and seen[0]["type"] == "snapshot" for seen in screens)
     tickets = []
     async with httpx.AsyncClient(base_url=front.url, verify=False, timeout=10) as client:
         for n in range(18):  # under the kiosk's 20 a minute
